@@ -1,0 +1,125 @@
+package domain
+
+import (
+	"fmt"
+	"strings"
+)
+
+// ProceedingKind is a kind of collective proceeding (procédure collective).
+type ProceedingKind string
+
+// Kinds of collective proceeding.
+//
+// WARNING: these values are a persisted and public contract.
+const (
+	ProceedingNone         ProceedingKind = "none"
+	ProceedingSafeguard    ProceedingKind = "safeguard"
+	ProceedingReceivership ProceedingKind = "receivership"
+	ProceedingLiquidation  ProceedingKind = "liquidation"
+)
+
+// CollectiveProceeding is the company's collective proceeding, if any.
+type CollectiveProceeding struct {
+	// Kind is required.
+	Kind ProceedingKind `json:"kind"`
+	// OpenedOn is required for any kind but "none", and absent for "none".
+	OpenedOn *Date `json:"openedOn"`
+}
+
+// CompanyProfile is what a loan request declares about the company: its
+// identity, activity and last closed year's figures (2019).
+type CompanyProfile struct {
+	Name      string     `json:"name"`
+	LegalForm string     `json:"legalForm"`
+	NAF       NAFCode    `json:"nafCode"`
+	Region    RegionCode `json:"regionCode"`
+	// Headcount is in full-time equivalents.
+	Headcount int64 `json:"headcount"`
+	// Turnover is without VAT.
+	Turnover Cents `json:"turnoverCents"`
+	// BalanceSheet is optional: nil when not given.
+	BalanceSheet *Cents `json:"balanceSheetCents,omitempty"`
+	// Payroll in France of the last closed year or, for a company created
+	// on or after 2019-01-01, its estimated payroll for its first two years.
+	Payroll              Cents                `json:"payrollCents"`
+	CreatedOn            Date                 `json:"createdOn"`
+	Innovative           bool                 `json:"innovative"`
+	CollectiveProceeding CollectiveProceeding `json:"collectiveProceeding"`
+}
+
+// maxHeadcount bounds headcounts far above any company's.
+const maxHeadcount = 10_000_000
+
+// Validate checks every field of p and returns a *ValidationError listing
+// all problems, with field paths under prefix (e.g. "company.").
+func (p CompanyProfile) Validate(prefix string) error {
+	var v validator
+	p.validate(&v, prefix)
+	return v.err()
+}
+
+func (p CompanyProfile) validate(v *validator, prefix string) {
+	if strings.TrimSpace(p.Name) == "" {
+		v.add(prefix+"name", "is required")
+	} else if len(p.Name) > 200 {
+		v.add(prefix+"name", "must be at most 200 bytes")
+	}
+	if lf := strings.TrimSpace(p.LegalForm); lf == "" {
+		v.add(prefix+"legalForm", "is required")
+	} else if len(lf) > 32 {
+		v.add(prefix+"legalForm", "must be at most 32 bytes")
+	}
+	if p.NAF.s == "" {
+		v.add(prefix+"nafCode", "is required")
+	}
+	if p.Region.s == "" {
+		v.add(prefix+"regionCode", "is required")
+	}
+	if p.Headcount < 0 || p.Headcount > maxHeadcount {
+		v.add(prefix+"headcount", "must be from 0 to %d", maxHeadcount)
+	}
+	v.check(prefix+"turnoverCents", checkCents(p.Turnover))
+	if p.BalanceSheet != nil {
+		v.check(prefix+"balanceSheetCents", checkCents(*p.BalanceSheet))
+	}
+	v.check(prefix+"payrollCents", checkCents(p.Payroll))
+	if p.CreatedOn.IsZero() {
+		v.add(prefix+"createdOn", "is required")
+	}
+	cp := p.CollectiveProceeding
+	switch cp.Kind {
+	case ProceedingNone:
+		if cp.OpenedOn != nil {
+			v.add(prefix+"collectiveProceeding.openedOn", "must be null when kind is none")
+		}
+	case ProceedingSafeguard, ProceedingReceivership, ProceedingLiquidation:
+		if cp.OpenedOn == nil || cp.OpenedOn.IsZero() {
+			v.add(prefix+"collectiveProceeding.openedOn", "is required when kind is %s", cp.Kind)
+		}
+	default:
+		v.add(prefix+"collectiveProceeding.kind", "must be none, safeguard, receivership or liquidation, not %q", cp.Kind)
+	}
+}
+
+func checkCents(c Cents) error {
+	_, err := NewCents(int64(c))
+	return err
+}
+
+// normalised returns p with its free-text fields trimmed and the legal form
+// in capitals.
+func (p CompanyProfile) normalised() CompanyProfile {
+	p.Name = strings.TrimSpace(p.Name)
+	p.LegalForm = strings.ToUpper(strings.TrimSpace(p.LegalForm))
+	return p
+}
+
+// proceedingOpenOn reports whether the profile declares a collective
+// proceeding opened on or before d.
+func (p CompanyProfile) proceedingOpenOn(d Date) bool {
+	cp := p.CollectiveProceeding
+	return cp.Kind != ProceedingNone && cp.OpenedOn != nil && !cp.OpenedOn.After(d)
+}
+
+// String names the company for logs.
+func (p CompanyProfile) String() string { return fmt.Sprintf("%s (%s)", p.Name, p.LegalForm) }
