@@ -13,12 +13,18 @@ func TestRebuildGivesTheSameStateAsDeciding(t *testing.T) {
 	step := func(decide func() ([]Event, error)) {
 		all = append(all, decided(t, c, decide)...)
 	}
-	step(func() ([]Event, error) { return c.SubmitLoanRequest(submit("r1", 5000000, "2020-03-30", bakery(), 1), t0) })
-	step(func() ([]Event, error) { return c.SubmitLoanRequest(submit("r2", 5000000, "2020-04-10", bakery(), 2), t0) })
+	step(func() ([]Event, error) {
+		return c.SubmitLoanRequest(submit("r1", 5000000, "2020-03-30", bakery(), 1), t0)
+	})
+	step(func() ([]Event, error) {
+		return c.SubmitLoanRequest(submit("r2", 5000000, "2020-04-10", bakery(), 2), t0)
+	})
 	step(func() ([]Event, error) {
 		return c.GrantLoan(GrantLoan{Number: number(1), Amount: 4000000, GrantedOn: MustDate("2020-04-12"), DurationMonths: 60, By: bnpActor}, t0)
 	})
-	step(func() ([]Event, error) { return c.SubmitLoanRequest(submit("r3", 6000000, "2020-05-10", bakery(), 3), t0) })
+	step(func() ([]Event, error) {
+		return c.SubmitLoanRequest(submit("r3", 6000000, "2020-05-10", bakery(), 3), t0)
+	})
 	step(func() ([]Event, error) {
 		return c.CancelAttestation(CancelAttestation{Number: number(3), Reason: "duplicate", By: ownerActor}, t0)
 	})

@@ -105,7 +105,9 @@ func TestStateDecisionErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := given(t, tc.events...)
 			if tc.name == "number already used" {
-				decided(t, c, func() ([]Event, error) { return c.SubmitLoanRequest(submit("small", 1000, "2020-05-04", bakery(), 1), t0) })
+				decided(t, c, func() ([]Event, error) {
+					return c.SubmitLoanRequest(submit("small", 1000, "2020-05-04", bakery(), 1), t0)
+				})
 			}
 			got, err := c.RecordStateDecision(tc.cmd(approve), t0)
 			thenError(t, got, err, tc.want)

@@ -204,7 +204,9 @@ func TestCancelledAttestationReleasesTheCeiling(t *testing.T) {
 	if n, amount := c.Active(); n != 0 || amount != 0 {
 		t.Fatalf("after cancel: %d active, %d cents", n, amount)
 	}
-	got := decided(t, c, func() ([]Event, error) { return c.SubmitLoanRequest(submit("r2", 21250000, "2020-05-05", bakery(), 2), t0) })
+	got := decided(t, c, func() ([]Event, error) {
+		return c.SubmitLoanRequest(submit("r2", 21250000, "2020-05-05", bakery(), 2), t0)
+	})
 	if len(got) != 3 {
 		t.Fatalf("the released ceiling was not available again: %+v", got)
 	}
