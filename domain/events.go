@@ -89,6 +89,7 @@ type AttestationIssued struct {
 	Number           AttestationNumber `json:"number"`
 	RequestID        string            `json:"requestId"`
 	SIREN            SIREN             `json:"siren"`
+	CompanyName      string            `json:"companyName"`
 	BankCode         BankCode          `json:"bankCode"`
 	Amount           Cents             `json:"amountCents"`
 	GuaranteeRateBps BasisPoints       `json:"guaranteeRateBps"`

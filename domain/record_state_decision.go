@@ -76,6 +76,6 @@ func (c *Company) RecordStateDecision(cmd RecordStateDecision, now time.Time) ([
 	}
 	decided.Outcome = OutcomeAttested
 	decided.Reasons = []Reason{}
-	submitted := LoanRequestSubmitted{RequestID: r.ID, SIREN: r.SIREN, BankCode: r.Bank, Amount: r.Amount}
+	submitted := LoanRequestSubmitted{RequestID: r.ID, SIREN: r.SIREN, BankCode: r.Bank, Amount: r.Amount, Company: r.Profile}
 	return []Event{decided, issue(cmd.Number, submitted, a, cmd.DecreeRef, now)}, nil
 }

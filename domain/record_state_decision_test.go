@@ -32,7 +32,7 @@ func TestStateApprovalIssuesTheAttestation(t *testing.T) {
 			RemainingCeilingCents: 250_000_000_00, DecidedBy: adminActor, DecidedAt: t0,
 		},
 		AttestationIssued{
-			Number: number(9), RequestID: "big", SIREN: testSIREN, BankCode: bnp, Amount: 100_000_000_00,
+			Number: number(9), RequestID: "big", SIREN: testSIREN, CompanyName: "Grand Groupe", BankCode: bnp, Amount: 100_000_000_00,
 			GuaranteeRateBps: 8000, FeeScheduleBps: LargerFeeSchedule, DecreeRef: "ECOT2020-0042", IssuedAt: t0,
 		},
 	)

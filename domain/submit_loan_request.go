@@ -106,7 +106,7 @@ func (c *Company) SubmitLoanRequest(cmd SubmitLoanRequest, now time.Time) ([]Eve
 // issue makes the attestation.issued event of an eligible request.
 func issue(n AttestationNumber, r LoanRequestSubmitted, a Assessment, decreeRef string, now time.Time) AttestationIssued {
 	return AttestationIssued{
-		Number: n, RequestID: r.RequestID, SIREN: r.SIREN, BankCode: r.BankCode, Amount: r.Amount,
+		Number: n, RequestID: r.RequestID, SIREN: r.SIREN, CompanyName: r.Company.Name, BankCode: r.BankCode, Amount: r.Amount,
 		GuaranteeRateBps: a.GuaranteeRate, FeeScheduleBps: a.Fees, DecreeRef: decreeRef, IssuedAt: now,
 	}
 }

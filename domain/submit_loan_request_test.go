@@ -21,7 +21,7 @@ func TestSubmitEligibleRequestIssuesAttestationAtOnce(t *testing.T) {
 			GuaranteeRateBps: 9000, FeeScheduleBps: SMEFeeSchedule,
 		},
 		AttestationIssued{
-			Number: number(1), RequestID: "r1", SIREN: testSIREN, BankCode: bnp, Amount: 15000000,
+			Number: number(1), RequestID: "r1", SIREN: testSIREN, CompanyName: "Boulangerie Martin", BankCode: bnp, Amount: 15000000,
 			GuaranteeRateBps: 9000, FeeScheduleBps: SMEFeeSchedule, IssuedAt: t0,
 		},
 	)

@@ -1,0 +1,188 @@
+// Package auth issues and verifies the bearer tokens of the API: JWTs signed
+// with EdDSA (Ed25519) by the server's own key, carrying the caller's role
+// and subject (a company's SIREN, a bank's code).
+package auth
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/attestation-ledger/attestation-ledger/domain"
+)
+
+// KeyFile is the name of the signing key's file in the data dir.
+//
+// WARNING: a persisted contract: renaming it would lose every issued token.
+const KeyFile = "jwt-ed25519.pem"
+
+// ErrUnauthenticated is the error of a missing, malformed, forged or expired
+// token.
+var ErrUnauthenticated = errors.New("unauthenticated")
+
+// Principal is an authenticated caller.
+type Principal struct {
+	Role    domain.Role
+	Subject string
+}
+
+// Actor returns the principal as the domain's actor.
+func (p Principal) Actor() domain.Actor { return domain.Actor{Role: p.Role, ID: p.Subject} }
+
+// claims are the token's claims: the registered ones and the role.
+type claims struct {
+	Role string `json:"role"`
+	jwt.RegisteredClaims
+}
+
+// Signer signs and verifies tokens with one Ed25519 key.
+type Signer struct {
+	priv ed25519.PrivateKey
+	pub  ed25519.PublicKey
+	// now is the clock, replaceable in tests.
+	now func() time.Time
+}
+
+// NewSigner returns a signer for a private key.
+func NewSigner(priv ed25519.PrivateKey) *Signer {
+	return &Signer{priv: priv, pub: priv.Public().(ed25519.PublicKey), now: time.Now}
+}
+
+// LoadOrCreateKey reads the signing key from dir, creating it (mode 0600)
+// if there is none yet.
+func LoadOrCreateKey(dir string) (*Signer, error) {
+	path := filepath.Join(dir, KeyFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return createKey(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read token key: %w", err)
+	}
+	block, _ := pem.Decode(b)
+	if block == nil || block.Type != "PRIVATE KEY" {
+		return nil, fmt.Errorf("token key %s: not a PEM private key", path)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("token key %s: %w", path, err)
+	}
+	priv, ok := k.(ed25519.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("token key %s: not an Ed25519 key", path)
+	}
+	return NewSigner(priv), nil
+}
+
+func createKey(path string) (*Signer, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generate token key: %w", err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return nil, fmt.Errorf("encode token key: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	// O_EXCL: two processes starting at once must not overwrite each
+	// other's key; the loser reads the winner's.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return LoadOrCreateKey(filepath.Dir(path))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create token key: %w", err)
+	}
+	if err := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write token key: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("sync token key: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("close token key: %w", err)
+	}
+	return NewSigner(priv), nil
+}
+
+// ValidatePrincipal checks that a role exists and that the subject has the
+// shape the role requires (a valid SIREN for a company, a 5-digit code for
+// a bank, a non-empty id otherwise).
+func ValidatePrincipal(role, subject string) (Principal, error) {
+	r, ok := domain.ParseRole(role)
+	if !ok {
+		return Principal{}, fmt.Errorf("role %q must be company, bank, auditor, regulator or admin", role)
+	}
+	switch r {
+	case domain.RoleCompany:
+		if _, err := domain.ParseSIREN(subject); err != nil {
+			return Principal{}, fmt.Errorf("a company's subject must be its SIREN: %w", err)
+		}
+	case domain.RoleBank:
+		if _, err := domain.ParseBankCode(subject); err != nil {
+			return Principal{}, fmt.Errorf("a bank's subject must be its code: %w", err)
+		}
+	default:
+		if subject == "" || len(subject) > 128 {
+			return Principal{}, fmt.Errorf("subject must be 1 to 128 bytes")
+		}
+	}
+	return Principal{Role: r, Subject: subject}, nil
+}
+
+// Issue returns a token for a principal, valid for ttl.
+func (s *Signer) Issue(p Principal, ttl time.Duration) (string, error) {
+	if _, err := ValidatePrincipal(string(p.Role), p.Subject); err != nil {
+		return "", fmt.Errorf("issue token: %w", err)
+	}
+	if ttl <= 0 {
+		return "", errors.New("issue token: ttl must be positive")
+	}
+	now := s.now()
+	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims{
+		Role: string(p.Role),
+		RegisteredClaims: jwt.RegisteredClaims{
+			Subject:   p.Subject,
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+		},
+	})
+	signed, err := t.SignedString(s.priv)
+	if err != nil {
+		return "", fmt.Errorf("sign token: %w", err)
+	}
+	return signed, nil
+}
+
+// Verify checks a token's signature (EdDSA only: "none" and every other
+// algorithm are refused), its expiry and its claims, and returns the
+// principal. Every failure matches ErrUnauthenticated.
+func (s *Signer) Verify(token string) (Principal, error) {
+	var c claims
+	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return s.pub, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
+		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(s.now),
+		jwt.WithLeeway(30*time.Second),
+	)
+	if err != nil {
+		return Principal{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
+	}
+	p, err := ValidatePrincipal(c.Role, c.Subject)
+	if err != nil {
+		return Principal{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
+	}
+	return p, nil
+}
