@@ -9,10 +9,16 @@ import (
 )
 
 // AttestationNumber is an attestation's unique public number, e.g.
-// "PGE-7KQ2-9XWM-HT3P-5DQC": 15 random Crockford base-32 characters (75
-// bits, so numbers can be neither guessed nor enumerated) and one ISO/IEC
-// 7064 MOD 37,36 check character, which catches every single mistyped
-// character and every swap of two adjacent ones.
+// "PGE-7KQ2-9XWM-HT3P-5DQC": 15 random characters (about 74 bits, so
+// numbers can be neither guessed nor enumerated) and one check character.
+//
+// The 31 characters are Crockford's base-32 alphabet without Z (no I, L, O
+// or U to misread). The check character makes the weighted sum of the 16
+// character values, with weights 1 to 16, a multiple of 31. As 31 is prime
+// and the weights are distinct and non-zero modulo 31, every single
+// mistyped character and every swap of two characters (adjacent or not,
+// check character included) breaks the sum: a mistyped number is told
+// apart from an unknown one.
 type AttestationNumber struct{ s string }
 
 const (
@@ -20,42 +26,49 @@ const (
 	// numberBodyLen is the number of random characters.
 	numberBodyLen = 15
 	// NumberEntropyBytes is how many random bytes NewAttestationNumber
-	// consumes (75 bits are used).
-	NumberEntropyBytes = 10
-	crockford          = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-	alnum36            = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	// takes: one per random character.
+	NumberEntropyBytes = numberBodyLen
+	// numberAlphabet has a prime number (31) of characters.
+	numberAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXY"
+	numberModulus  = len(numberAlphabet)
+	// unbiasedLimit is the largest multiple of 31 not above 256: bytes
+	// below it map to characters uniformly.
+	unbiasedLimit = 256 / numberModulus * numberModulus
 )
 
 // ErrMalformedNumber is the error of a string that cannot be an attestation
 // number (wrong shape or wrong check character). It matches ErrInvalid.
 var ErrMalformedNumber = fmt.Errorf("%w: malformed attestation number", ErrInvalid)
 
-// NewAttestationNumber builds a number from NumberEntropyBytes random bytes
-// (from crypto/rand in production).
+// NewAttestationNumber builds a number from NumberEntropyBytes random
+// bytes: character i is the byte's value modulo 31 (uniform when every
+// byte is below 248, as GenerateAttestationNumber ensures).
 func NewAttestationNumber(entropy [NumberEntropyBytes]byte) AttestationNumber {
-	var body [numberBodyLen]byte
-	// Take 5 bits at a time from the 80-bit entropy, most significant first.
-	var acc uint64
-	bits := 0
-	j := 0
-	for _, b := range entropy {
-		acc = acc<<8 | uint64(b)
-		bits += 8
-		for bits >= 5 && j < numberBodyLen {
-			bits -= 5
-			body[j] = crockford[(acc>>bits)&31]
-			j++
-		}
+	var chars [numberBodyLen + 1]byte
+	for i, b := range entropy {
+		chars[i] = numberAlphabet[int(b)%numberModulus]
 	}
-	return AttestationNumber{format(string(body[:]) + string(checkChar(string(body[:]))))}
+	chars[numberBodyLen] = checkChar(string(chars[:numberBodyLen]))
+	return AttestationNumber{format(string(chars[:]))}
 }
 
 // GenerateAttestationNumber reads entropy from r (crypto/rand.Reader in
-// production) and builds a number.
+// production), rejecting bytes that would bias the characters, and builds
+// a number.
 func GenerateAttestationNumber(r io.Reader) (AttestationNumber, error) {
 	var e [NumberEntropyBytes]byte
-	if _, err := io.ReadFull(r, e[:]); err != nil {
-		return AttestationNumber{}, fmt.Errorf("generate attestation number: %w", err)
+	var buf [NumberEntropyBytes]byte
+	n := 0
+	for n < len(e) {
+		if _, err := io.ReadFull(r, buf[:len(e)-n]); err != nil {
+			return AttestationNumber{}, fmt.Errorf("generate attestation number: %w", err)
+		}
+		for _, b := range buf[:len(e)-n] {
+			if int(b) < unbiasedLimit {
+				e[n] = b
+				n++
+			}
+		}
 	}
 	return NewAttestationNumber(e), nil
 }
@@ -65,44 +78,60 @@ func format(chars string) string {
 	return attestationPrefix + chars[0:4] + "-" + chars[4:8] + "-" + chars[8:12] + "-" + chars[12:16]
 }
 
-// ParseAttestationNumber accepts a number in any letter case, with or
+// ParseAttestationNumber accepts a number in any ASCII letter case, with or
 // without its hyphens, and returns it normalised. A string of the wrong
 // shape, or whose check character does not match (a typing mistake), gives
 // an error matching ErrMalformedNumber.
 func ParseAttestationNumber(s string) (AttestationNumber, error) {
-	u := strings.ToUpper(s)
-	if !strings.HasPrefix(u, attestationPrefix) {
+	if len(s) > 64 {
+		return AttestationNumber{}, fmt.Errorf("%w: too long", ErrMalformedNumber)
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z':
+			c -= 'a' - 'A'
+		case c >= 0x80:
+			return AttestationNumber{}, fmt.Errorf("%w %q: only ASCII characters are allowed", ErrMalformedNumber, s)
+		}
+		b.WriteByte(c)
+	}
+	rest, ok := strings.CutPrefix(b.String(), "PGE")
+	if !ok {
 		return AttestationNumber{}, fmt.Errorf("%w %q: must start with %s", ErrMalformedNumber, s, attestationPrefix)
 	}
-	chars := strings.ReplaceAll(u[len(attestationPrefix):], "-", "")
+	// Hyphens after the prefix are only for reading.
+	chars := strings.ReplaceAll(rest, "-", "")
 	if len(chars) != numberBodyLen+1 {
 		return AttestationNumber{}, fmt.Errorf("%w %q: must have %d characters after %s", ErrMalformedNumber, s, numberBodyLen+1, attestationPrefix)
 	}
-	body, check := chars[:numberBodyLen], chars[numberBodyLen]
-	for i := 0; i < len(body); i++ {
-		if strings.IndexByte(crockford, body[i]) < 0 {
-			return AttestationNumber{}, fmt.Errorf("%w %q: character %q is not allowed", ErrMalformedNumber, s, body[i])
+	for i := 0; i < len(chars); i++ {
+		if strings.IndexByte(numberAlphabet, chars[i]) < 0 {
+			return AttestationNumber{}, fmt.Errorf("%w %q: character %q is not allowed", ErrMalformedNumber, s, chars[i])
 		}
 	}
-	if strings.IndexByte(alnum36, check) < 0 || checkChar(body) != check {
+	if checkChar(chars[:numberBodyLen]) != chars[numberBodyLen] {
 		return AttestationNumber{}, fmt.Errorf("%w %q: check character does not match (mistyped?)", ErrMalformedNumber, s)
 	}
 	return AttestationNumber{format(chars)}, nil
 }
 
-// checkChar computes the ISO/IEC 7064 MOD 37,36 (hybrid system) check
-// character of body, whose characters are valued by their place in alnum36.
+// checkChar returns the character c that makes the weighted sum of body
+// then c (weights 1, 2, …) a multiple of 31.
 func checkChar(body string) byte {
-	const m = 36
-	p := m
+	sum := 0
 	for i := 0; i < len(body); i++ {
-		s := (p + strings.IndexByte(alnum36, body[i])) % m
-		if s == 0 {
-			s = m
-		}
-		p = (2 * s) % (m + 1)
+		sum += (i + 1) * strings.IndexByte(numberAlphabet, body[i])
 	}
-	return alnum36[(m+1-p)%m]
+	w := len(body) + 1
+	// Find v with sum + w·v ≡ 0 (mod 31): v = −sum · w⁻¹.
+	for v := 0; v < numberModulus; v++ {
+		if (sum+w*v)%numberModulus == 0 {
+			return numberAlphabet[v]
+		}
+	}
+	panic("unreachable: 31 is prime")
 }
 
 // String returns the normalised number, "PGE-XXXX-XXXX-XXXX-XXXX".

@@ -132,7 +132,7 @@ func (c *Company) Profile() (CompanyProfile, bool) {
 	if c.profile == nil {
 		return CompanyProfile{}, false
 	}
-	return *c.profile, true
+	return c.profile.clone(), true
 }
 
 // Request returns a copy of a request, and false if unknown.
@@ -143,6 +143,7 @@ func (c *Company) Request(id string) (LoanRequest, bool) {
 	}
 	cp := *r
 	cp.Reasons = append([]Reason(nil), r.Reasons...)
+	cp.Profile = r.Profile.clone()
 	return cp, true
 }
 
@@ -214,11 +215,11 @@ func (c *Company) apply(e Event) error {
 		if _, dup := c.requests[e.RequestID]; dup {
 			return fmt.Errorf("request %s submitted twice", e.RequestID)
 		}
-		p := e.Company
+		p := e.Company.clone()
 		c.profile = &p
 		c.requests[e.RequestID] = &LoanRequest{
 			ID: e.RequestID, SIREN: e.SIREN, Bank: e.BankCode, Amount: e.Amount,
-			RequestedOn: e.RequestedOn, Profile: e.Company, SubmittedBy: e.SubmittedBy,
+			RequestedOn: e.RequestedOn, Profile: e.Company.clone(), SubmittedBy: e.SubmittedBy,
 			SubmittedAt: e.SubmittedAt,
 		}
 		c.requestIDs = append(c.requestIDs, e.RequestID)

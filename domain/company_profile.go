@@ -106,9 +106,23 @@ func checkCents(c Cents) error {
 	return err
 }
 
+// clone returns a deep copy of p: its pointer fields are not shared.
+func (p CompanyProfile) clone() CompanyProfile {
+	if p.BalanceSheet != nil {
+		bs := *p.BalanceSheet
+		p.BalanceSheet = &bs
+	}
+	if p.CollectiveProceeding.OpenedOn != nil {
+		d := *p.CollectiveProceeding.OpenedOn
+		p.CollectiveProceeding.OpenedOn = &d
+	}
+	return p
+}
+
 // normalised returns p with its free-text fields trimmed and the legal form
 // in capitals.
 func (p CompanyProfile) normalised() CompanyProfile {
+	p = p.clone()
 	p.Name = strings.TrimSpace(p.Name)
 	p.LegalForm = strings.ToUpper(strings.TrimSpace(p.LegalForm))
 	return p

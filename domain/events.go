@@ -184,7 +184,11 @@ func DecodeEvent(wireType string, schemaVersion int, data []byte) (Event, error)
 	if err := json.Unmarshal(data, ptr); err != nil {
 		return nil, fmt.Errorf("decode event %s v%d: %w", wireType, schemaVersion, err)
 	}
-	return deref(ptr), nil
+	e := deref(ptr)
+	if err := e.(interface{ check() error }).check(); err != nil {
+		return nil, fmt.Errorf("decode event %s v%d: %w", wireType, schemaVersion, err)
+	}
+	return e, nil
 }
 
 // EncodeEvent encodes an event's data as JSON.

@@ -53,8 +53,8 @@ func (c Cents) String() string { return fmt.Sprintf("%d.%02d €", c/100, c%100)
 
 // Percent returns bps basis points of c, rounded down to the cent.
 func (c Cents) Percent(bps BasisPoints) Cents {
-	// c ≤ 1e15 and bps ≤ 1e4: the product fits in int64.
-	return c * Cents(bps) / 10_000
+	// c·bps can exceed int64 (1e15 × 1e4): split c to stay exact.
+	return c/10_000*Cents(bps) + c%10_000*Cents(bps)/10_000
 }
 
 // BasisPoints is a rate in hundredths of a percent, from 0 to 10,000
