@@ -1,0 +1,98 @@
+package integrity
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Defaults of Config.
+const (
+	// DefaultOrigin is the checkpoint origin used when Config.Origin is empty.
+	DefaultOrigin = "attestation-ledger"
+	// DefaultCheckpointInterval is the least time between two checkpoints.
+	DefaultCheckpointInterval = time.Second
+	// DefaultBatchSize is the most leaves Run commits at once.
+	DefaultBatchSize = 4096
+)
+
+// Config configures a Log.
+type Config struct {
+	// Dir is required: the directory holding the tree's stored hashes, its
+	// size record and the file of signed checkpoints. It is created if
+	// missing.
+	Dir string
+	// KeyDir is optional: the directory holding the checkpoint signing key,
+	// created at first start (mode 0600), and its verifier key. Default:
+	// Dir.
+	KeyDir string
+	// Origin is optional: the first line of every checkpoint, which is also
+	// the name of the signing key (no spaces, no '+'). Default:
+	// DefaultOrigin.
+	//
+	// WARNING: the origin is part of every published checkpoint and of the
+	// verifier key; never change it once checkpoints are published.
+	Origin string
+	// CheckpointInterval is optional: while the log grows, Run publishes a
+	// checkpoint at most this often. Default: DefaultCheckpointInterval.
+	CheckpointInterval time.Duration
+	// BatchSize is optional: the most leaves Run appends to the tree in one
+	// durable commit. Default: DefaultBatchSize.
+	BatchSize int
+	// Logger is optional. Default: slog.Default().
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.KeyDir == "" {
+		c.KeyDir = c.Dir
+	}
+	if c.Origin == "" {
+		c.Origin = DefaultOrigin
+	}
+	if c.CheckpointInterval == 0 {
+		c.CheckpointInterval = DefaultCheckpointInterval
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = DefaultBatchSize
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Validate reports every problem of the configuration at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Dir == "" {
+		errs = append(errs, errors.New("integrity config: Dir is required"))
+	}
+	if c.Origin != "" && !validKeyName(c.Origin) {
+		errs = append(errs, fmt.Errorf("integrity config: Origin %q must be non-empty UTF-8 without spaces, control characters or '+'", c.Origin))
+	}
+	if c.CheckpointInterval < 0 {
+		errs = append(errs, fmt.Errorf("integrity config: CheckpointInterval %v is negative", c.CheckpointInterval))
+	}
+	if c.BatchSize < 0 {
+		errs = append(errs, fmt.Errorf("integrity config: BatchSize %d is negative", c.BatchSize))
+	}
+	return errors.Join(errs...)
+}
+
+// validKeyName follows the rules of golang.org/x/mod/sumdb/note for key
+// names, which the origin doubles as.
+func validKeyName(name string) bool {
+	if name == "" || !utf8.ValidString(name) || strings.Contains(name, "+") {
+		return false
+	}
+	for _, r := range name {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,31 @@
+package integrity
+
+import "errors"
+
+// Sentinel errors of the package, wrapped with context; match them with
+// errors.Is.
+var (
+	// ErrOutOfOrder: an event is not the next leaf of the tree (its
+	// position is not the tree size + 1): the log has a gap or a duplicate.
+	ErrOutOfOrder = errors.New("integrity: event is not the next leaf")
+	// ErrInconsistent: the tree does not extend the latest signed
+	// checkpoint, so no new checkpoint may be published. The log or the
+	// tree was rewritten: an integrity alarm.
+	ErrInconsistent = errors.New("integrity: tree inconsistent with a signed checkpoint")
+	// ErrMismatch: entries do not reproduce a trusted checkpoint
+	// (see Mismatch for where).
+	ErrMismatch = errors.New("integrity: entries do not match the checkpoint")
+	// ErrBadCheckpoint: a checkpoint is malformed, or not signed by the
+	// expected key.
+	ErrBadCheckpoint = errors.New("integrity: bad checkpoint")
+	// ErrBadRequest: a proof was asked for indexes or sizes the tree
+	// cannot answer (out of range, or beyond the tree).
+	ErrBadRequest = errors.New("integrity: bad proof request")
+	// ErrAudit: the self-audit found the stored tree, the log and the
+	// checkpoints disagreeing.
+	ErrAudit = errors.New("integrity: self-audit failed")
+	// ErrNoCheckpoint: no checkpoint of the asked size was published.
+	ErrNoCheckpoint = errors.New("integrity: no such checkpoint")
+	// ErrClosed: the Log was closed.
+	ErrClosed = errors.New("integrity: closed")
+)
