@@ -1,0 +1,136 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/attestation-ledger/attestation-ledger/eventstore"
+)
+
+// feed reads the log in order from a position through a store
+// subscription, decodes each event in its own goroutine (so that decoding
+// overlaps the projectors' writes) and hands out batches of what has
+// arrived.
+type feed struct {
+	ch     chan Item
+	cancel context.CancelFunc
+	done   chan struct{}
+	// catchUpTo is the store's head when the feed started: up to it,
+	// batches are filled (the events are known to be there); after it,
+	// a batch is what has arrived, so that new events wait for nothing.
+	catchUpTo uint64
+
+	mu  sync.Mutex
+	err error // why ch was closed
+}
+
+// startFeed subscribes to the log from position from.
+func startFeed(ctx context.Context, store eventstore.Store, from uint64, buffer int) (*feed, error) {
+	from = max(from, 1)
+	head, err := store.Head(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("subscribe to the log from %d: %w", from, err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	sub, err := store.Subscribe(ctx, from)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("subscribe to the log from %d: %w", from, err)
+	}
+	f := &feed{ch: make(chan Item, buffer), cancel: cancel, done: make(chan struct{}), catchUpTo: head}
+	go f.run(ctx, sub, from)
+	return f, nil
+}
+
+func (f *feed) run(ctx context.Context, sub eventstore.Subscription, next uint64) {
+	defer close(f.done)
+	defer close(f.ch)
+	defer sub.Close()
+	for {
+		env, err := sub.Next(ctx)
+		if err != nil {
+			f.fail(fmt.Errorf("read the log at %d: %w", next, err))
+			return
+		}
+		if env.Position != next {
+			f.fail(fmt.Errorf("read the log: got position %d, want %d (gap or duplicate)", env.Position, next))
+			return
+		}
+		next++
+		it := Item{Envelope: env}
+		it.Event, it.Err = Decode(env)
+		select {
+		case f.ch <- it:
+		case <-ctx.Done():
+			f.fail(fmt.Errorf("read the log at %d: %w", next-1, ctx.Err()))
+			return
+		}
+	}
+}
+
+func (f *feed) fail(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err == nil {
+		f.err = err
+	}
+}
+
+// next blocks until at least one event is there, then returns up to max
+// consecutive events, waiting for more only while catching up with the
+// head the feed started with.
+func (f *feed) next(ctx context.Context, max int) ([]Item, error) {
+	var first Item
+	select {
+	case it, ok := <-f.ch:
+		if !ok {
+			return nil, f.closedErr()
+		}
+		first = it
+	case <-ctx.Done():
+		return nil, fmt.Errorf("read the log: %w", ctx.Err())
+	}
+	items := make([]Item, 1, max)
+	items[0] = first
+	for len(items) < max {
+		select {
+		case it, ok := <-f.ch:
+			if !ok {
+				return items, nil // the error comes with the next call
+			}
+			items = append(items, it)
+			continue
+		default:
+		}
+		if items[len(items)-1].Envelope.Position >= f.catchUpTo {
+			return items, nil
+		}
+		select {
+		case it, ok := <-f.ch:
+			if !ok {
+				return items, nil
+			}
+			items = append(items, it)
+		case <-ctx.Done():
+			return nil, fmt.Errorf("read the log: %w", ctx.Err())
+		}
+	}
+	return items, nil
+}
+
+func (f *feed) closedErr() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err == nil {
+		return errors.New("read the log: feed closed")
+	}
+	return f.err
+}
+
+// close stops the feed and waits for its goroutine.
+func (f *feed) close() {
+	f.cancel()
+	<-f.done
+}

@@ -1,0 +1,135 @@
+package projections
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+)
+
+// ProgressFunc reports a rebuild's progress: the position applied so far
+// and the position the rebuild is heading for (the log's head).
+type ProgressFunc func(done, total uint64)
+
+// RebuildResult tells what a rebuild did.
+type RebuildResult struct {
+	// File is the new read-model file, in Config.Dir.
+	File string
+	// Events is how many events were applied.
+	Events uint64
+	// Position is the position the new read models had reached at the swap.
+	Position uint64
+	// DeadLetters is how many (projector, event) pairs were dead-lettered.
+	DeadLetters int64
+	// Duration is how long the rebuild took.
+	Duration time.Duration
+}
+
+// Rebuild rebuilds every read model from the whole log into a fresh
+// database file, then swaps it in: queries go on being answered from the
+// current file all along, and see the new one from the swap on. The
+// running projector (Run), if any, is paused only for the end of the
+// rebuild (catching up with the events recorded meanwhile) and the swap,
+// then resumes from the new file's checkpoints; the old file is deleted.
+// An event a projector cannot apply is dead-lettered, as live. progress,
+// if not nil, is called after each batch. On error (or if ctx ends) the
+// fresh file is deleted and the current read models stay as they were.
+func (r *ReadModels) Rebuild(ctx context.Context, progress ProgressFunc) (_ RebuildResult, err error) {
+	r.rebuildMu.Lock()
+	defer r.rebuildMu.Unlock()
+	if r.closed.Load() {
+		return RebuildResult{}, ErrClosed
+	}
+	started := time.Now()
+	name, err := nextGenName(r.cfg.Dir)
+	if err != nil {
+		return RebuildResult{}, fmt.Errorf("rebuild read models: %w", err)
+	}
+	g, err := openGeneration(ctx, r.cfg, name)
+	if err != nil {
+		return RebuildResult{}, fmt.Errorf("rebuild read models: %w", err)
+	}
+	swapped := false
+	defer func() {
+		if !swapped {
+			_ = g.close()
+			_ = removeGenerationFiles(g.path)
+		}
+	}()
+	head, err := r.cfg.Store.Head(ctx)
+	if err != nil {
+		return RebuildResult{}, fmt.Errorf("rebuild read models: %w", err)
+	}
+	f, err := startFeed(ctx, r.cfg.Store, 1, r.cfg.BufferSize)
+	if err != nil {
+		return RebuildResult{}, fmt.Errorf("rebuild read models: %w", err)
+	}
+	defer f.close()
+	a := newApplier(g, r.cfg.CacheRows)
+	res := RebuildResult{File: name}
+	if err := r.catchUp(ctx, a, f, head, progress, &res); err != nil {
+		return RebuildResult{}, fmt.Errorf("rebuild read models: %w", err)
+	}
+
+	resume, err := r.pauseLive(ctx)
+	if err != nil {
+		return RebuildResult{}, fmt.Errorf("rebuild read models: %w", err)
+	}
+	defer resume()
+	if head, err = r.cfg.Store.Head(ctx); err != nil {
+		return RebuildResult{}, fmt.Errorf("rebuild read models: %w", err)
+	}
+	if err := r.catchUp(ctx, a, f, head, progress, &res); err != nil {
+		return RebuildResult{}, fmt.Errorf("rebuild read models: %w", err)
+	}
+	if err := g.sync(ctx); err != nil {
+		return RebuildResult{}, fmt.Errorf("rebuild read models: %w", err)
+	}
+	if err := writeCurrent(r.cfg.Dir, name); err != nil {
+		return RebuildResult{}, fmt.Errorf("rebuild read models: swap: %w", err)
+	}
+	old := r.cur.Swap(g)
+	swapped = true
+	res.Position = g.minCheckpoint()
+	r.refreshGauges(g, head)
+	r.broadcast()
+	resume()
+
+	if err := old.close(); err != nil {
+		r.cfg.Logger.Warn("projections: close the replaced read models", "err", err)
+	}
+	if err := removeGenerationFiles(filepath.Join(r.cfg.Dir, old.name)); err != nil {
+		r.cfg.Logger.Warn("projections: delete the replaced read models", "err", err)
+	}
+	res.Duration = time.Since(started)
+	r.cfg.Logger.Info("projections: read models rebuilt", "file", name, "events", res.Events,
+		"position", res.Position, "deadLetters", res.DeadLetters, "duration", res.Duration)
+	return res, nil
+}
+
+// catchUp applies the feed's events to a until every projector has reached
+// target.
+func (r *ReadModels) catchUp(ctx context.Context, a *applier, f *feed, target uint64, progress ProgressFunc, res *RebuildResult) error {
+	for a.gen.minCheckpoint() < target {
+		items, err := f.next(ctx, r.cfg.MaxBatch)
+		if err != nil {
+			return err
+		}
+		br, err := a.apply(ctx, items, deadLetter)
+		if err != nil {
+			return err
+		}
+		res.Events += uint64(len(items))
+		for _, n := range br.deadLettered {
+			res.DeadLetters += int64(n)
+		}
+		for _, ev := range br.failures {
+			r.cfg.Logger.Error("projections: rebuild: event dead-lettered", "projector", ev.Projector,
+				"position", ev.Position, "type", ev.Type, "err", ev.Err)
+		}
+		if progress != nil {
+			progress(br.to, max(target, br.to))
+		}
+	}
+	return nil
+}
