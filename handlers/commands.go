@@ -1,0 +1,81 @@
+package handlers
+
+import (
+	"crypto/rand"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/attestation-ledger/attestation-ledger/eventstore"
+)
+
+// Config configures the command handlers.
+type Config struct {
+	// Store is required: the event store.
+	Store eventstore.Store
+	// Lookup is required: finds the company of a request or attestation.
+	Lookup Lookup
+	// Now is optional: the clock (time.Now by default).
+	Now func() time.Time
+	// Entropy is optional: the source of attestation numbers
+	// (crypto/rand by default).
+	Entropy io.Reader
+	// MaxConflictRetries is optional: how many times a command is decided
+	// again after a concurrency conflict (default 16).
+	MaxConflictRetries int
+	// Registerer is optional: where the handlers' metrics are registered
+	// (none by default).
+	Registerer prometheus.Registerer
+}
+
+func (c *Config) setDefaults() {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Entropy == nil {
+		c.Entropy = rand.Reader
+	}
+	if c.MaxConflictRetries == 0 {
+		c.MaxConflictRetries = 16
+	}
+}
+
+// Validate reports every missing or invalid setting.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Store == nil {
+		errs = append(errs, errors.New("handlers: Store is required"))
+	}
+	if c.Lookup == nil {
+		errs = append(errs, errors.New("handlers: Lookup is required"))
+	}
+	if c.MaxConflictRetries < 0 {
+		errs = append(errs, errors.New("handlers: MaxConflictRetries must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Commands handles the ledger's commands.
+type Commands struct {
+	cfg     Config
+	store   eventstore.Store
+	lookup  Lookup
+	now     func() time.Time
+	locks   locks
+	metrics *metrics
+}
+
+// NewCommands returns the command handlers.
+func NewCommands(cfg Config) (*Commands, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	return &Commands{cfg: cfg, store: cfg.Store, lookup: cfg.Lookup, now: cfg.Now, metrics: m}, nil
+}

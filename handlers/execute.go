@@ -1,0 +1,211 @@
+package handlers
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/attestation-ledger/attestation-ledger/domain"
+	"github.com/attestation-ledger/attestation-ledger/eventstore"
+)
+
+// Meta is what a command carries besides its data.
+type Meta struct {
+	// Actor is required: the authenticated caller.
+	Actor domain.Actor
+	// CorrelationID is optional: the HTTP request id, recorded on events.
+	CorrelationID string
+	// IdempotencyKey is optional: with it, a retried command appends
+	// nothing and answers as the first time.
+	IdempotencyKey string
+	// RequestHash is required with an IdempotencyKey: a digest of the
+	// command's input, so that the key reused with another input is a
+	// conflict (ErrIdempotencyMismatch).
+	RequestHash string
+}
+
+// ErrIdempotencyMismatch: an idempotency key was reused with another input.
+var ErrIdempotencyMismatch = errors.New("idempotency key already used with a different request")
+
+// causationID identifies the command that caused events: with an
+// idempotency key, a digest of the key and the input, so that a retry can
+// be told from a reuse; otherwise a fresh id.
+func causationID(meta Meta, now time.Time) string {
+	if meta.IdempotencyKey == "" {
+		return "cmd-" + ulid.MustNew(ulid.Timestamp(now), ulid.DefaultEntropy()).String()
+	}
+	sum := sha256.Sum256([]byte(string(meta.Actor.Role) + "\x00" + meta.Actor.ID + "\x00" + meta.IdempotencyKey + "\x00" + meta.RequestHash))
+	return "cmd-" + hex.EncodeToString(sum[:16])
+}
+
+// Outcome is what a command appended, or found already appended.
+type Outcome struct {
+	// Events are the stream up to the command's last event, oldest first
+	// (for a replay, later events are left out, so that the answer is the
+	// original one).
+	Events []eventstore.Envelope
+	// Decoded are the domain events of Events.
+	Decoded []domain.Event
+	// Position is the global position of the command's last event.
+	Position uint64
+	// Replayed is true when an idempotent retry found the command already
+	// done.
+	Replayed bool
+	// First is the command's first event.
+	First eventstore.Envelope
+}
+
+// ErrBusy: the company's stream kept changing under the command for more
+// retries than allowed.
+var ErrBusy = errors.New("too much contention on the company, retry later")
+
+// locks serialises the commands of one company within this process, so
+// that contention resolves by waiting rather than by conflict retries;
+// optimistic concurrency still guards against other processes. Companies
+// never wait for one another.
+type locks struct {
+	mu      sync.Mutex
+	streams map[string]*streamLock
+}
+
+type streamLock struct {
+	sync.Mutex
+	refs int
+}
+
+// lock locks a stream and returns its unlock function.
+func (l *locks) lock(stream string) (unlock func()) {
+	l.mu.Lock()
+	if l.streams == nil {
+		l.streams = map[string]*streamLock{}
+	}
+	sl := l.streams[stream]
+	if sl == nil {
+		sl = &streamLock{}
+		l.streams[stream] = sl
+	}
+	sl.refs++
+	l.mu.Unlock()
+	sl.Lock()
+	return func() {
+		sl.Unlock()
+		l.mu.Lock()
+		if sl.refs--; sl.refs == 0 {
+			delete(l.streams, stream)
+		}
+		l.mu.Unlock()
+	}
+}
+
+// eventIDs returns the ids of a command's n events on a stream: derived
+// from the idempotency key and the stream (so that a retry is recognised,
+// and ids stay unique across the log even if a key is reused for another
+// company) or fresh ULIDs.
+func eventIDs(meta Meta, stream string, n int, now time.Time) []string {
+	ids := make([]string, n)
+	if meta.IdempotencyKey != "" {
+		sum := sha256.Sum256([]byte(string(meta.Actor.Role) + "\x00" + meta.Actor.ID + "\x00" + meta.IdempotencyKey + "\x00" + stream))
+		base := "idem-" + hex.EncodeToString(sum[:12])
+		for i := range ids {
+			ids[i] = fmt.Sprintf("%s-%d", base, i)
+		}
+		return ids
+	}
+	for i := range ids {
+		ids[i] = ulid.MustNew(ulid.Timestamp(now), ulid.DefaultEntropy()).String()
+	}
+	return ids
+}
+
+// execute runs a decision on a company: load its stream, decide, append
+// with the expected version, and retry from the load on a conflict.
+func (h *Commands) execute(ctx context.Context, siren domain.SIREN, meta Meta, decide func(l loaded, now time.Time) ([]domain.Event, error)) (Outcome, error) {
+	stream := domain.NewCompany(siren).Stream()
+	defer h.locks.lock(stream)()
+	var firstID string
+	var now0 time.Time // causationID ignores the time when there is a key
+	if meta.IdempotencyKey != "" {
+		firstID = eventIDs(meta, stream, 1, time.Time{})[0]
+	}
+	for attempt := 0; ; attempt++ {
+		l, err := loadCompany(ctx, h.store, siren)
+		if err != nil {
+			return Outcome{}, err
+		}
+		if first, ok := l.event(firstID); ok {
+			if first.CausationID != causationID(meta, now0) {
+				return Outcome{}, ErrIdempotencyMismatch
+			}
+			pos := lastPositionOf(l.envelopes, firstID)
+			n := 0
+			for n < len(l.envelopes) && l.envelopes[n].Position <= pos {
+				n++
+			}
+			return Outcome{Events: l.envelopes[:n], Decoded: l.events[:n], Position: pos, Replayed: true, First: first}, nil
+		}
+		now := h.now().UTC()
+		events, err := decide(l, now)
+		if err != nil {
+			return Outcome{}, err
+		}
+		ids := eventIDs(meta, stream, len(events), now)
+		cause := causationID(meta, now)
+		news := make([]eventstore.NewEvent, len(events))
+		for i, e := range events {
+			data, err := domain.EncodeEvent(e)
+			if err != nil {
+				return Outcome{}, err
+			}
+			news[i] = eventstore.NewEvent{
+				ID: ids[i], Type: e.EventType(), SchemaVersion: e.EventSchemaVersion(), OccurredAt: now,
+				Actor:         eventstore.Actor{Role: string(meta.Actor.Role), ID: meta.Actor.ID},
+				CorrelationID: meta.CorrelationID, CausationID: cause, Data: data,
+			}
+		}
+		start := time.Now()
+		res, err := h.store.Append(ctx, stream, eventstore.Exact(l.company.Version()), news...)
+		h.metrics.observeAppend(time.Since(start), err)
+		if errors.Is(err, eventstore.ErrConcurrency) {
+			if attempt+1 >= h.cfg.MaxConflictRetries {
+				return Outcome{}, fmt.Errorf("%w: %d conflicts on %s", ErrBusy, attempt+1, stream)
+			}
+			// Another process appended meanwhile: back off a little, with
+			// jitter, and decide again on the new state.
+			select {
+			case <-ctx.Done():
+				return Outcome{}, ctx.Err()
+			case <-time.After(time.Duration(rand.IntN(1+attempt*2)) * time.Millisecond):
+			}
+			continue
+		}
+		if err != nil {
+			return Outcome{}, fmt.Errorf("append to %s: %w", stream, err)
+		}
+		return Outcome{
+			First:    res.Events[0],
+			Events:   append(l.envelopes, res.Events...),
+			Decoded:  append(l.events, events...),
+			Position: res.Position,
+		}, nil
+	}
+}
+
+// lastPositionOf returns the position of the last event of the command
+// whose first event has id first (its events share the id's prefix).
+func lastPositionOf(envs []eventstore.Envelope, first string) uint64 {
+	prefix := first[:len(first)-1]
+	var pos uint64
+	for _, env := range envs {
+		if len(env.ID) > len(prefix) && env.ID[:len(prefix)] == prefix {
+			pos = env.Position
+		}
+	}
+	return pos
+}

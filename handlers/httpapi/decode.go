@@ -1,0 +1,77 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/attestation-ledger/attestation-ledger/domain"
+)
+
+// MaxBodyBytes is the largest accepted request body (API.md: 1 MiB).
+const MaxBodyBytes = 1 << 20
+
+// decodeBody decodes a JSON request body strictly into dst: the right
+// content type, at most MaxBodyBytes, no unknown field, exactly one JSON
+// value. It returns the body's bytes for hashing.
+func decodeBody(r *http.Request, dst any) ([]byte, error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return nil, errUnsupportedMedia
+		}
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading the body: %v", domain.ErrInvalid, err)
+	}
+	if len(body) > MaxBodyBytes {
+		return nil, errTooLarge
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return nil, jsonError(err)
+	}
+	if dec.More() {
+		return nil, &domain.ValidationError{Errors: []domain.FieldError{{Field: "", Message: "the body must hold one JSON object only"}}}
+	}
+	return body, nil
+}
+
+// jsonError turns a decoding error into a field error where it can.
+func jsonError(err error) error {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		field := te.Field
+		return &domain.ValidationError{Errors: []domain.FieldError{{Field: field, Message: fmt.Sprintf("must be a JSON %s", jsonKind(te.Type.Kind().String()))}}}
+	case errors.As(err, &se):
+		return &domain.ValidationError{Errors: []domain.FieldError{{Field: "", Message: fmt.Sprintf("malformed JSON at byte %d", se.Offset)}}}
+	case errors.Is(err, io.EOF):
+		return &domain.ValidationError{Errors: []domain.FieldError{{Field: "", Message: "the body is empty"}}}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return &domain.ValidationError{Errors: []domain.FieldError{{Field: name, Message: "unknown field"}}}
+	default:
+		return &domain.ValidationError{Errors: []domain.FieldError{{Field: "", Message: err.Error()}}}
+	}
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64", "float32", "float64":
+		return "number"
+	case "struct", "map":
+		return "object"
+	case "slice", "array":
+		return "array"
+	}
+	return k
+}

@@ -1,0 +1,245 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/attestation-ledger/attestation-ledger/domain"
+	"github.com/attestation-ledger/attestation-ledger/handlers"
+	"github.com/attestation-ledger/attestation-ledger/integrity"
+	"github.com/attestation-ledger/attestation-ledger/projections"
+)
+
+// The ledger-integrity endpoints (API.md "Ledger integrity"): signed
+// checkpoints, the verifier key, the entries and the proofs.
+
+// maxEntriesPage bounds GET /v1/ledger/entries.
+const maxEntriesPage = 10_000
+
+// proofWait bounds how long an attestation proof waits for a checkpoint
+// covering the attestation (checkpoints come at least every second).
+const proofWait = 5 * time.Second
+
+func writeText(w http.ResponseWriter, contentType string, b []byte) {
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
+}
+
+// getCheckpoint answers the latest signed checkpoint; with minPosition=N,
+// it first waits (at most 5 s, else 503) for a checkpoint covering
+// position N.
+func (s *Server) getCheckpoint(w http.ResponseWriter, r *http.Request) error {
+	var f fields
+	minPos := intParam(r, &f, "minPosition", 0, 0, 1<<62)
+	if err := f.err(); err != nil {
+		return err
+	}
+	if minPos > 0 {
+		ctx, cancel := context.WithTimeout(r.Context(), proofWait)
+		defer cancel()
+		if _, err := s.cfg.Ledger.WaitCheckpoint(ctx, minPos); err != nil {
+			return fmt.Errorf("%w: no checkpoint covers position %d yet", errNotCaughtUp, minPos)
+		}
+	}
+	cp, ok := s.cfg.Ledger.Latest()
+	if !ok {
+		return fmt.Errorf("%w: no checkpoint has been published yet", domain.ErrNotFound)
+	}
+	writeText(w, "text/plain; charset=utf-8", cp.Note)
+	return nil
+}
+
+func (s *Server) getVerifierKey(w http.ResponseWriter, r *http.Request) error {
+	if err := s.awaitMinPosition(r); err != nil {
+		return err
+	}
+	writeText(w, "text/plain; charset=utf-8", []byte(s.cfg.Ledger.VerifierKey()+"\n"))
+	return nil
+}
+
+// intParam reads an optional integer query parameter within [lo, hi].
+func intParam(r *http.Request, f *fields, name string, def, lo, hi int64) int64 {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < lo || n > hi {
+		f.add(name, fmt.Sprintf("must be an integer from %d to %d", lo, hi))
+		return def
+	}
+	return n
+}
+
+func (s *Server) getEntries(w http.ResponseWriter, r *http.Request) error {
+	var f fields
+	from := intParam(r, &f, "from", 0, 0, 1<<62)
+	limit := intParam(r, &f, "limit", 1000, 1, maxEntriesPage)
+	if err := f.err(); err != nil {
+		return err
+	}
+	if err := s.awaitMinPosition(r); err != nil {
+		return err
+	}
+	cw := &countingWriter{w: w}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	if _, err := integrity.WriteEntries(r.Context(), cw, s.cfg.Store, from, limit); err != nil {
+		if cw.n == 0 {
+			return err // nothing sent yet: a proper problem answer
+		}
+		return errors.Join(errWritten, err)
+	}
+	if cw.n == 0 {
+		w.WriteHeader(http.StatusOK) // no entry from there: an empty body
+	}
+	return nil
+}
+
+func (s *Server) getInclusionProof(w http.ResponseWriter, r *http.Request) error {
+	if err := s.awaitMinPosition(r); err != nil {
+		return err
+	}
+	var f fields
+	index := intParam(r, &f, "index", -1, 0, 1<<62)
+	size := intParam(r, &f, "size", -1, 1, 1<<62)
+	if index < 0 {
+		f.add("index", "is required")
+	}
+	if size < 0 {
+		f.add("size", "is required")
+	}
+	if err := f.err(); err != nil {
+		return err
+	}
+	p, err := s.cfg.Ledger.InclusionProof(r.Context(), index, size)
+	if err != nil {
+		return proofError(err)
+	}
+	writeJSON(w, http.StatusOK, p)
+	return nil
+}
+
+func (s *Server) getConsistencyProof(w http.ResponseWriter, r *http.Request) error {
+	if err := s.awaitMinPosition(r); err != nil {
+		return err
+	}
+	var f fields
+	from := intParam(r, &f, "from", -1, 0, 1<<62)
+	to := intParam(r, &f, "to", -1, 1, 1<<62)
+	if from < 0 {
+		f.add("from", "is required")
+	}
+	if to < 0 {
+		f.add("to", "is required")
+	}
+	if err := f.err(); err != nil {
+		return err
+	}
+	p, err := s.cfg.Ledger.ConsistencyProof(r.Context(), from, to)
+	if err != nil {
+		return proofError(err)
+	}
+	writeJSON(w, http.StatusOK, p)
+	return nil
+}
+
+// proofError turns a proof request the tree cannot answer into a 400.
+func proofError(err error) error {
+	if errors.Is(err, integrity.ErrBadRequest) {
+		return fmt.Errorf("%w: %v", domain.ErrInvalid, err)
+	}
+	return err
+}
+
+// attestationProof is the body of GET /v1/attestations/{number}/proof.
+//
+// WARNING: the JSON names are the public contract of ../shared/API.md.
+type attestationProof struct {
+	// Entry is the issuing event's entry, the leaf's exact bytes.
+	Entry string `json:"entry"`
+	// Index is the leaf index (position − 1).
+	Index int64 `json:"index"`
+	// Checkpoint is the signed checkpoint note the proof is against.
+	Checkpoint string `json:"checkpoint"`
+	// Hashes is the inclusion proof.
+	Hashes []tlog.Hash `json:"hashes"`
+}
+
+func (s *Server) getAttestationProof(w http.ResponseWriter, r *http.Request) error {
+	n, err := domain.ParseAttestationNumber(r.PathValue("number"))
+	if err != nil {
+		return err
+	}
+	if p := principalOf(r.Context()); p.Role == domain.RoleRegulator {
+		return fmt.Errorf("%w: proofs are for the owner, auditors and admins", errForbidden)
+	}
+	if err := s.awaitMinPosition(r); err != nil {
+		return err
+	}
+	v, err := handlers.FindFresh(r.Context(), s.cfg.Store, s.cfg.ReadModels, func(ctx context.Context) (projections.AttestationView, error) {
+		return s.cfg.ReadModels.Attestation(ctx, n.String())
+	})
+	if err != nil {
+		return err
+	}
+	if !owns(r.Context(), v.SIREN, v.BankCode) {
+		return domain.ErrNotFound
+	}
+	siren, err := domain.ParseSIREN(v.SIREN)
+	if err != nil {
+		return err
+	}
+	envs, err := s.cfg.Store.ReadStream(r.Context(), domain.NewCompany(siren).Stream(), 1)
+	if err != nil {
+		return err
+	}
+	for _, env := range envs {
+		if env.Type != domain.TypeAttestationIssued {
+			continue
+		}
+		e, err := projections.Decode(env)
+		if err != nil {
+			return err
+		}
+		if e.(domain.AttestationIssued).Number != n {
+			continue
+		}
+		entry, err := integrity.Entry(env)
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), proofWait)
+		defer cancel()
+		cp, err := s.cfg.Ledger.WaitCheckpoint(ctx, int64(env.Position))
+		if err != nil {
+			return fmt.Errorf("%w: no checkpoint covers position %d yet: %v", errNotCaughtUp, env.Position, err)
+		}
+		index := int64(env.Position) - 1
+		proof, err := s.cfg.Ledger.InclusionProof(r.Context(), index, cp.Size)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, attestationProof{Entry: string(entry), Index: index, Checkpoint: string(cp.Note), Hashes: proof.Hashes})
+		return nil
+	}
+	return fmt.Errorf("%w: attestation %s has no issuing event", domain.ErrNotFound, n)
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w http.ResponseWriter
+	n int64
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
+}

@@ -1,0 +1,215 @@
+// Package httpapi is the HTTP transport of the ledger (../shared/API.md):
+// it decodes, authenticates and authorises, calls the command handlers or
+// the read models, and answers JSON or RFC 9457 problems.
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/attestation-ledger/attestation-ledger/auth"
+	"github.com/attestation-ledger/attestation-ledger/domain"
+	"github.com/attestation-ledger/attestation-ledger/eventstore"
+	"github.com/attestation-ledger/attestation-ledger/handlers"
+	"github.com/attestation-ledger/attestation-ledger/integrity"
+)
+
+// Config configures the HTTP server.
+type Config struct {
+	// Commands is required.
+	Commands *handlers.Commands
+	// Store is required: for histories, the global log and time travel.
+	Store eventstore.Store
+	// ReadModels is required.
+	ReadModels ReadModels
+	// Signer is required: verifies bearer tokens.
+	Signer *auth.Signer
+	// Ledger is required: the verifiable log (checkpoints and proofs).
+	Ledger *integrity.Log
+	// Registry is required: the metrics registry served at /metrics.
+	Registry *prometheus.Registry
+	// Ready is optional: extra readiness checks for /readyz.
+	Ready func(ctx context.Context) error
+	// Now is optional: the clock (time.Now by default).
+	Now func() time.Time
+	// MaxInFlight is optional: requests served at once before answering
+	// 429 (default 4096).
+	MaxInFlight int
+	// Logger is optional (slog.Default by default).
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = 4096
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Validate reports every missing setting.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Commands == nil {
+		errs = append(errs, errors.New("httpapi: Commands is required"))
+	}
+	if c.Store == nil {
+		errs = append(errs, errors.New("httpapi: Store is required"))
+	}
+	if c.ReadModels == nil {
+		errs = append(errs, errors.New("httpapi: ReadModels is required"))
+	}
+	if c.Signer == nil {
+		errs = append(errs, errors.New("httpapi: Signer is required"))
+	}
+	if c.Ledger == nil {
+		errs = append(errs, errors.New("httpapi: Ledger is required"))
+	}
+	if c.Registry == nil {
+		errs = append(errs, errors.New("httpapi: Registry is required"))
+	}
+	return errors.Join(errs...)
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg          Config
+	log          *slog.Logger
+	handler      http.Handler
+	inFlight     chan struct{}
+	metrics      *httpMetrics
+	authFailures *prometheus.CounterVec
+	denied       *prometheus.CounterVec
+}
+
+// New returns the HTTP API.
+func New(cfg Config) (*Server, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	m, err := newHTTPMetrics(cfg.Registry)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg: cfg, log: cfg.Logger, inFlight: make(chan struct{}, cfg.MaxInFlight), metrics: m,
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ledger_auth_failures_total", Help: "Requests refused for a missing or invalid token.",
+		}, []string{"reason"}),
+		denied: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ledger_access_denied_total", Help: "Requests refused because the role may not do this.",
+		}, []string{"role"}),
+	}
+	for _, c := range []prometheus.Collector{s.authFailures, s.denied} {
+		if err := cfg.Registry.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	s.handler = s.instrument(s.routes())
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+var (
+	owners     = []domain.Role{domain.RoleCompany, domain.RoleBank}
+	readers    = []domain.Role{domain.RoleCompany, domain.RoleBank, domain.RoleAuditor, domain.RoleAdmin}
+	allReaders = []domain.Role{domain.RoleCompany, domain.RoleBank, domain.RoleAuditor, domain.RoleRegulator, domain.RoleAdmin}
+	auditors   = []domain.Role{domain.RoleAuditor, domain.RoleAdmin}
+	reporters  = []domain.Role{domain.RoleRegulator, domain.RoleAuditor, domain.RoleAdmin}
+	admins     = []domain.Role{domain.RoleAdmin}
+	banks      = []domain.Role{domain.RoleBank}
+)
+
+// endpoint is one route of the API: a ServeMux pattern and its handler.
+type endpoint struct {
+	pattern string
+	handler http.Handler
+}
+
+// endpoints lists every route of the API. openapi.json documents exactly
+// these (openapi_test.go checks it both ways).
+func (s *Server) endpoints() []endpoint {
+	return []endpoint{
+		{"POST /v1/loan-requests", s.authed(owners, s.submitLoanRequest)},
+		{"POST /v1/loan-requests/{requestId}/state-decision", s.authed(admins, s.recordStateDecision)},
+		{"POST /v1/attestations/{number}/grant", s.authed(banks, s.grantLoan)},
+		{"POST /v1/attestations/{number}/cancel", s.authed(owners, s.cancelAttestation)},
+
+		{"GET /v1/loan-requests/{requestId}", s.authed(readers, s.getLoanRequest)},
+		{"GET /v1/attestations/{number}", s.authed(allReaders, s.getAttestation)},
+		{"GET /v1/attestations", s.authed(allReaders, s.listAttestations)},
+		{"GET /v1/companies/{siren}", s.authed(allReaders, s.getCompany)},
+		{"GET /v1/companies/{siren}/history", s.authed(auditors, s.getHistory)},
+		{"GET /v1/events", s.authed(auditors, s.getEvents)},
+		{"GET /v1/reports/pge", s.authed(reporters, s.getReport)},
+
+		{"GET /v1/ledger/checkpoint", s.authed(allReaders, s.getCheckpoint)},
+		{"GET /v1/ledger/verifier-key", s.authed(allReaders, s.getVerifierKey)},
+		{"GET /v1/ledger/entries", s.authed(auditors, s.getEntries)},
+		{"GET /v1/ledger/proofs/inclusion", s.authed(auditors, s.getInclusionProof)},
+		{"GET /v1/ledger/proofs/consistency", s.authed(allReaders, s.getConsistencyProof)},
+		{"GET /v1/attestations/{number}/proof", s.authed(allReaders, s.getAttestationProof)},
+
+		{"POST /v1/admin/projections/rebuild", s.authed(admins, s.rebuildProjections)},
+
+		{"GET /healthz", http.HandlerFunc(s.healthz)},
+		{"GET /readyz", http.HandlerFunc(s.readyz)},
+		{"GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{Registry: s.cfg.Registry})},
+		{"GET /openapi.json", http.HandlerFunc(s.openAPI)},
+	}
+}
+
+// routePatterns returns the pattern of every endpoint, in order.
+func routePatterns() []string {
+	s := &Server{cfg: Config{Registry: prometheus.NewRegistry()}}
+	eps := s.endpoints()
+	out := make([]string, len(eps))
+	for i, e := range eps {
+		out[i] = e.pattern
+	}
+	return out
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	for _, e := range s.endpoints() {
+		mux.Handle(e.pattern, e.handler)
+	}
+	// Unknown paths and wrong methods answer problems too: 404, or 405
+	// with the Allow header.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodPost} {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); pattern != "" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeError(w, r, fmt.Errorf("%w: %s %s (allowed: %s)", errMethod, r.Method, r.URL.Path, strings.Join(allow, ", ")))
+			return
+		}
+		writeError(w, r, domain.ErrNotFound)
+	})
+}
