@@ -1,0 +1,259 @@
+// Package app assembles the ledger service: the event store, the read
+// models, the verifiable log, the command handlers and the HTTP API, with
+// their background work. The ledger binary and the end-to-end tests start
+// the service through it, so both run the same wiring.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/attestation-ledger/attestation-ledger/auth"
+	"github.com/attestation-ledger/attestation-ledger/eventstore/jetstream"
+	"github.com/attestation-ledger/attestation-ledger/handlers"
+	"github.com/attestation-ledger/attestation-ledger/handlers/httpapi"
+	"github.com/attestation-ledger/attestation-ledger/integrity"
+	"github.com/attestation-ledger/attestation-ledger/projections"
+)
+
+// Config configures the service.
+type Config struct {
+	// DataDir is required: it holds the embedded event store, the read
+	// models, the verifiable log and the keys.
+	DataDir string
+	// NATSURL is optional: an external NATS server or cluster; empty starts
+	// the embedded server in DataDir.
+	NATSURL string
+	// NATSCredentials is optional: a NATS credentials file for NATSURL.
+	NATSCredentials string
+	// NATSListen is optional: host:port on which the embedded NATS server
+	// accepts clients; empty listens on no port.
+	NATSListen string
+	// Origin is optional: the origin of the signed checkpoints (default
+	// integrity.DefaultOrigin).
+	Origin string
+	// AuditInterval is optional: how often the service re-verifies its log
+	// against its latest checkpoint (default 10 minutes; the first audit
+	// runs one interval after start).
+	AuditInterval time.Duration
+	// Logger is optional (slog.Default by default).
+	Logger *slog.Logger
+	// HTTP is optional: adjusts the HTTP API's configuration before it is
+	// built (tests use it).
+	HTTP func(*httpapi.Config)
+}
+
+func (c *Config) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.AuditInterval == 0 {
+		c.AuditInterval = 10 * time.Minute
+	}
+}
+
+// Validate reports every problem of the configuration.
+func (c Config) Validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("app: DataDir is required"))
+	}
+	if c.AuditInterval < 0 {
+		errs = append(errs, errors.New("app: AuditInterval must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// App is a started service.
+type App struct {
+	cfg        Config
+	log        *slog.Logger
+	Store      *jetstream.Store
+	ReadModels *projections.ReadModels
+	Ledger     *integrity.Log
+	Signer     *auth.Signer
+	Registry   *prometheus.Registry
+	// Handler is the HTTP API.
+	Handler http.Handler
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	errs   chan error
+	closed sync.Once
+}
+
+// Start opens everything and starts the background work (projections, the
+// verifiable log, the self-audit). Close stops them.
+func Start(ctx context.Context, cfg Config) (_ *App, err error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	a := &App{cfg: cfg, log: cfg.Logger, Registry: prometheus.NewRegistry(), errs: make(chan error, 4)}
+	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	defer func() {
+		if err != nil {
+			a.closeResources()
+		}
+	}()
+	a.Store, err = jetstream.Open(ctx, jetstream.Config{
+		DataDir: filepath.Join(cfg.DataDir, "jetstream"), Listen: cfg.NATSListen, URL: cfg.NATSURL,
+		CredentialsFile: cfg.NATSCredentials, Logger: cfg.Logger.With("component", "eventstore"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open event store: %w", err)
+	}
+	a.ReadModels, err = projections.Open(ctx, projections.Config{
+		Dir: filepath.Join(cfg.DataDir, "readmodels"), Store: a.Store, Registerer: a.Registry,
+		Logger: cfg.Logger.With("component", "projections"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open read models: %w", err)
+	}
+	a.Ledger, err = integrity.Open(ctx, integrity.Config{
+		Dir: filepath.Join(cfg.DataDir, "ledger"), KeyDir: filepath.Join(cfg.DataDir, "keys"), Origin: cfg.Origin,
+		Logger: cfg.Logger.With("component", "integrity"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open verifiable log: %w", err)
+	}
+	if err := a.registerLedgerMetrics(); err != nil {
+		return nil, err
+	}
+	a.Signer, err = auth.LoadOrCreateKey(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	cmds, err := handlers.NewCommands(handlers.Config{Store: a.Store, Lookup: a.ReadModels, Registerer: a.Registry})
+	if err != nil {
+		return nil, err
+	}
+	hc := httpapi.Config{
+		Commands: cmds, Store: a.Store, ReadModels: a.ReadModels, Signer: a.Signer, Ledger: a.Ledger,
+		Registry: a.Registry, Ready: a.ready, Logger: cfg.Logger.With("component", "http"),
+	}
+	if cfg.HTTP != nil {
+		cfg.HTTP(&hc)
+	}
+	a.Handler, err = httpapi.New(hc)
+	if err != nil {
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.cancel = cancel
+	a.background(runCtx, "projections", func(ctx context.Context) error { return a.ReadModels.Run(ctx) })
+	a.background(runCtx, "verifiable log", func(ctx context.Context) error { return a.Ledger.Run(ctx, a.Store) })
+	a.background(runCtx, "self-audit", a.auditLoop)
+	return a, nil
+}
+
+// background runs work until ctx ends; a failure is reported on Errors.
+func (a *App) background(ctx context.Context, name string, work func(context.Context) error) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := work(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("background work stopped", "work", name, "err", err)
+			a.errs <- fmt.Errorf("%s: %w", name, err)
+		}
+	}()
+}
+
+// Errors reports a background failure that stops the service.
+func (a *App) Errors() <-chan error { return a.errs }
+
+// auditLoop re-verifies the log against the latest checkpoint on a
+// schedule; the outcome shows in /readyz and the metrics.
+func (a *App) auditLoop(ctx context.Context) error {
+	t := time.NewTicker(a.cfg.AuditInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			res := a.Ledger.SelfAudit(ctx, a.Store)
+			if err := res.Err(); err != nil {
+				a.log.Error("INTEGRITY self-audit failed", "event", "integrity.audit", "err", err, "first_bad_leaf", res.FirstBadLeaf)
+			} else {
+				a.log.Info("self-audit passed", "event", "integrity.audit", "leaves", res.Leaves, "checkpoints", res.CheckpointsChecked, "took", res.Duration)
+			}
+		}
+	}
+}
+
+// ready is the service's readiness beyond the store: read models caught
+// up, no dead letters, and the last self-audit (if any) passed.
+func (a *App) ready(ctx context.Context) error {
+	var errs []error
+	if err := a.ReadModels.Ready(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if res, ok := a.Ledger.LastAudit(); ok && res.Err() != nil {
+		errs = append(errs, res.Err())
+	}
+	return errors.Join(errs...)
+}
+
+func (a *App) registerLedgerMetrics() error {
+	size := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "ledger_checkpoint_size", Help: "Tree size of the latest signed checkpoint.",
+	}, func() float64 {
+		cp, _ := a.Ledger.Latest()
+		return float64(cp.Size)
+	})
+	audit := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "ledger_self_audit_ok", Help: "1 if the last self-audit of the ledger passed (or none ran yet), 0 if it failed.",
+	}, func() float64 {
+		if res, ok := a.Ledger.LastAudit(); ok && !res.OK() {
+			return 0
+		}
+		return 1
+	})
+	for _, c := range []prometheus.Collector{size, audit} {
+		if err := a.Registry.Register(c); err != nil {
+			return fmt.Errorf("register ledger metrics: %w", err)
+		}
+	}
+	return nil
+}
+
+// Close stops the background work and closes everything, newest first.
+func (a *App) Close() error {
+	var err error
+	a.closed.Do(func() {
+		if a.cancel != nil {
+			a.cancel()
+		}
+		a.wg.Wait()
+		err = a.closeResources()
+	})
+	return err
+}
+
+func (a *App) closeResources() error {
+	var errs []error
+	if a.Ledger != nil {
+		errs = append(errs, a.Ledger.Close())
+	}
+	if a.ReadModels != nil {
+		errs = append(errs, a.ReadModels.Close())
+	}
+	if a.Store != nil {
+		errs = append(errs, a.Store.Close())
+	}
+	return errors.Join(errs...)
+}

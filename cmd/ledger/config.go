@@ -1,0 +1,108 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+// settings are the configuration keys, their defaults and their help. Each
+// is a flag (--data-dir), an environment variable (LEDGER_DATA_DIR) and a
+// key of ledger.yaml (data-dir), in that order of precedence.
+//
+// WARNING: the names are a public contract (README's configuration table).
+var settings = []struct {
+	key, def, help string
+}{
+	{"data-dir", "./data", "directory of the embedded event store, read models and keys"},
+	{"http-addr", "127.0.0.1:8080", "address the HTTP API listens on"},
+	{"nats-url", "", "external NATS server or cluster URL(s); empty starts the embedded server"},
+	{"nats-creds", "", "NATS credentials file for nats-url"},
+	{"nats-listen", "", "host:port on which the embedded NATS server accepts clients; empty: none"},
+	{"origin", "attestation-ledger", "origin line of the signed checkpoints (never change it once published)"},
+	{"log-level", "info", "log level: debug, info, warn or error"},
+	{"server", "http://127.0.0.1:8080", "base URL of the running server"},
+	{"token", "", "bearer token (default: one minted with the key in the data dir)"},
+}
+
+// loadConfig reads ledger.yaml (from --config, or the working directory if
+// present) and the LEDGER_* environment into a viper bound to cmd's flags.
+func loadConfig(cmd *cobra.Command) (*viper.Viper, error) {
+	v := viper.New()
+	v.SetEnvPrefix("LEDGER")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	v.AutomaticEnv()
+	for _, s := range settings {
+		v.SetDefault(s.key, s.def)
+	}
+	var bindErr error
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if err := v.BindPFlag(f.Name, f); err != nil {
+			bindErr = errors.Join(bindErr, err)
+		}
+	})
+	if bindErr != nil {
+		return nil, bindErr
+	}
+	file, _ := cmd.Flags().GetString("config")
+	if file == "" {
+		file = os.Getenv("LEDGER_CONFIG")
+	}
+	if file != "" {
+		v.SetConfigFile(file)
+		if err := v.ReadInConfig(); err != nil {
+			return nil, fmt.Errorf("read config %s: %w", file, err)
+		}
+	} else if _, err := os.Stat("ledger.yaml"); err == nil {
+		v.SetConfigFile("ledger.yaml")
+		if err := v.ReadInConfig(); err != nil {
+			return nil, fmt.Errorf("read config ledger.yaml: %w", err)
+		}
+	}
+	return v, nil
+}
+
+// addSettingFlags declares the flags of the given settings on cmd.
+func addSettingFlags(cmd *cobra.Command, keys ...string) {
+	for _, k := range keys {
+		for _, s := range settings {
+			if s.key == k {
+				cmd.Flags().String(s.key, s.def, s.help)
+			}
+		}
+	}
+}
+
+// newLogger returns a JSON logger in UTC at the configured level.
+func newLogger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log-level %q: must be debug, info, warn or error", level)
+	}
+	h := slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{
+		Level: l,
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey && a.Value.Kind() == slog.KindTime {
+				a.Value = slog.TimeValue(a.Value.Time().UTC())
+			}
+			return a
+		},
+	})
+	return slog.New(h), nil
+}
+
+// durationFlag reads a duration flag.
+func durationFlag(v *viper.Viper, key string) (time.Duration, error) {
+	d, err := time.ParseDuration(v.GetString(key))
+	if err != nil {
+		return 0, fmt.Errorf("%s %q: %w", key, v.GetString(key), err)
+	}
+	return d, nil
+}

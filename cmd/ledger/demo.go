@@ -1,0 +1,307 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/attestation-ledger/attestation-ledger/auth"
+	"github.com/attestation-ledger/attestation-ledger/domain"
+	"github.com/attestation-ledger/attestation-ledger/internal/workload"
+)
+
+func newDemoCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Load a realistic spring-2020 workload through the API of a running server",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			v, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			signer, err := auth.LoadOrCreateKey(v.GetString("data-dir"))
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			defer stop()
+			d := &demo{
+				server: strings.TrimRight(v.GetString("server"), "/"), signer: signer,
+				client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}},
+				tokens: map[string]string{},
+			}
+			st, err := d.run(ctx, v.GetInt("companies"), v.GetInt("concurrency"), v.GetUint64("seed"))
+			if err != nil {
+				return err
+			}
+			st.print(cmd.OutOrStdout())
+			return nil
+		},
+	}
+	cmd.Flags().Int("companies", 2000, "how many companies ask for attestations")
+	cmd.Flags().Int("concurrency", 32, "how many clients at once")
+	cmd.Flags().Uint64("seed", 2020, "seed of the workload (same seed, same companies)")
+	addSettingFlags(cmd, "server", "data-dir")
+	return cmd
+}
+
+// demo drives the workload through the HTTP API.
+type demo struct {
+	server string
+	signer *auth.Signer
+	client *http.Client
+	mu     sync.Mutex
+	tokens map[string]string
+	stats  demoStats
+}
+
+type demoStats struct {
+	mu         sync.Mutex
+	companies  int
+	byStatus   map[string]int
+	byReason   map[string]int
+	byKind     map[string]int
+	grants     int
+	cancels    int
+	decisions  int
+	concurrent int
+	errors     map[string]int
+	latencies  []time.Duration
+	took       time.Duration
+}
+
+func (d *demo) token(role domain.Role, subject string) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	key := string(role) + ":" + subject
+	if t, ok := d.tokens[key]; ok {
+		return t, nil
+	}
+	t, err := d.signer.Issue(auth.Principal{Role: role, Subject: subject}, 2*time.Hour)
+	if err != nil {
+		return "", err
+	}
+	d.tokens[key] = t
+	return t, nil
+}
+
+// call POSTs a body as a principal and decodes the JSON answer.
+func (d *demo) call(ctx context.Context, role domain.Role, subject, path string, body any, out any) (int, error) {
+	tok, err := d.token(role, subject)
+	if err != nil {
+		return 0, err
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return 0, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.server+path, bytes.NewReader(b))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	start := time.Now()
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	d.stats.mu.Lock()
+	d.stats.latencies = append(d.stats.latencies, time.Since(start))
+	d.stats.mu.Unlock()
+	if err != nil {
+		return resp.StatusCode, err
+	}
+	if resp.StatusCode >= 300 {
+		return resp.StatusCode, fmt.Errorf("%s %s: %d %s", http.MethodPost, path, resp.StatusCode, strings.TrimSpace(string(data)))
+	}
+	return resp.StatusCode, json.Unmarshal(data, out)
+}
+
+type requestAnswer struct {
+	RequestID   string `json:"requestId"`
+	Status      string `json:"status"`
+	Reasons     []domain.Reason
+	Attestation *struct {
+		Number      string `json:"number"`
+		AmountCents int64  `json:"amountCents"`
+	} `json:"attestation"`
+}
+
+func (d *demo) run(ctx context.Context, companies, concurrency int, seed uint64) (*demoStats, error) {
+	if companies < 1 || concurrency < 1 {
+		return nil, errors.New("companies and concurrency must be at least 1")
+	}
+	if _, err := d.token(domain.RoleAdmin, "demo-admin"); err != nil {
+		return nil, err
+	}
+	g := workload.New(seed)
+	work := make([][]workload.Request, companies)
+	st := &d.stats
+	st.byStatus, st.byReason, st.byKind, st.errors = map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
+	for i := range work {
+		c := g.Company()
+		work[i] = g.Requests(c)
+		st.byKind[c.Kind]++
+	}
+	st.companies = companies
+	bar := newProgress(int64(companies), "companies")
+	jobs := make(chan []workload.Request)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < concurrency; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for reqs := range jobs {
+				d.company(ctx, reqs)
+				_ = bar.Add(1)
+			}
+		}()
+	}
+	for _, reqs := range work {
+		select {
+		case jobs <- reqs:
+		case <-ctx.Done():
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	_ = bar.Finish()
+	st.took = time.Since(start)
+	return st, ctx.Err()
+}
+
+// company sends a company's requests (at once when two banks ask), then
+// grants, cancels or has the State decide.
+func (d *demo) company(ctx context.Context, reqs []workload.Request) {
+	var wg sync.WaitGroup
+	if len(reqs) > 1 {
+		d.stats.mu.Lock()
+		d.stats.concurrent++
+		d.stats.mu.Unlock()
+	}
+	for _, r := range reqs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.request(ctx, r)
+		}()
+	}
+	wg.Wait()
+}
+
+func (d *demo) fail(err error) {
+	d.stats.mu.Lock()
+	defer d.stats.mu.Unlock()
+	msg := err.Error()
+	if len(msg) > 90 {
+		msg = msg[:90]
+	}
+	d.stats.errors[msg]++
+}
+
+func (d *demo) request(ctx context.Context, r workload.Request) {
+	role, subject := domain.RoleBank, r.BankCode
+	if r.ByCompany {
+		role, subject = domain.RoleCompany, r.Company.SIREN
+	}
+	var a requestAnswer
+	if _, err := d.call(ctx, role, subject, "/v1/loan-requests", r.Body(), &a); err != nil {
+		d.fail(err)
+		return
+	}
+	if a.Status == "pending_state_review" {
+		d.count(func(s *demoStats) { s.decisions++ })
+		body := map[string]any{"approved": true, "decreeRef": "ECOT2020-" + r.Company.SIREN}
+		if _, err := d.call(ctx, domain.RoleAdmin, "demo-admin", "/v1/loan-requests/"+a.RequestID+"/state-decision", body, &a); err != nil {
+			d.fail(err)
+			return
+		}
+	}
+	d.count(func(s *demoStats) {
+		s.byStatus[a.Status]++
+		for _, reason := range a.Reasons {
+			s.byReason[string(reason.Code)]++
+		}
+	})
+	if a.Attestation == nil {
+		return
+	}
+	var out map[string]any
+	switch r.Then {
+	case "grant":
+		on := domain.MustDate(r.RequestedOn).AddDays(7).String()
+		body := map[string]any{"grantedAmountCents": a.Attestation.AmountCents, "grantedOn": on, "durationMonths": 12 + 12*int(a.Attestation.AmountCents%6)}
+		if _, err := d.call(ctx, domain.RoleBank, r.BankCode, "/v1/attestations/"+a.Attestation.Number+"/grant", body, &out); err != nil {
+			d.fail(err)
+			return
+		}
+		d.count(func(s *demoStats) { s.grants++ })
+	case "cancel":
+		if _, err := d.call(ctx, domain.RoleCompany, r.Company.SIREN, "/v1/attestations/"+a.Attestation.Number+"/cancel", map[string]any{"reason": "loan no longer needed"}, &out); err != nil {
+			d.fail(err)
+			return
+		}
+		d.count(func(s *demoStats) { s.cancels++ })
+	}
+}
+
+func (d *demo) count(f func(*demoStats)) {
+	d.stats.mu.Lock()
+	defer d.stats.mu.Unlock()
+	f(&d.stats)
+}
+
+func (s *demoStats) print(w io.Writer) {
+	calls := len(s.latencies)
+	slices.Sort(s.latencies)
+	pct := func(p float64) time.Duration {
+		if calls == 0 {
+			return 0
+		}
+		return s.latencies[min(calls-1, int(float64(calls)*p))]
+	}
+	fmt.Fprintf(w, "companies: %d (%s)\n", s.companies, joinCounts(s.byKind))
+	fmt.Fprintf(w, "companies asking two banks at once: %d\n", s.concurrent)
+	fmt.Fprintf(w, "requests by outcome: %s\n", joinCounts(s.byStatus))
+	fmt.Fprintf(w, "rejections by reason: %s\n", joinCounts(s.byReason))
+	fmt.Fprintf(w, "State decisions: %d, grants: %d, cancellations: %d\n", s.decisions, s.grants, s.cancels)
+	fmt.Fprintf(w, "API calls: %d in %s: %.0f calls/s; latency p50 %s, p99 %s\n",
+		calls, s.took.Round(time.Millisecond), float64(calls)/s.took.Seconds(), pct(0.50).Round(time.Microsecond), pct(0.99).Round(time.Microsecond))
+	if len(s.errors) > 0 {
+		fmt.Fprintf(w, "errors: %s\n", joinCounts(s.errors))
+	}
+}
+
+func joinCounts(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+
+	"github.com/attestation-ledger/attestation-ledger/app"
+)
+
+func newServeCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the service (embedded JetStream and SQLite unless configured otherwise)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			v, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return serve(ctx, v, nil)
+		},
+	}
+	addSettingFlags(cmd, "data-dir", "http-addr", "nats-url", "nats-creds", "nats-listen", "origin", "log-level")
+	return cmd
+}
+
+// appConfig is the service's configuration from viper.
+func appConfig(v *viper.Viper, log *slog.Logger) app.Config {
+	return app.Config{
+		DataDir: v.GetString("data-dir"), NATSURL: v.GetString("nats-url"), NATSCredentials: v.GetString("nats-creds"),
+		NATSListen: v.GetString("nats-listen"), Origin: v.GetString("origin"), Logger: log,
+	}
+}
+
+// serve runs the service until ctx is done. When ready is not nil it
+// receives the address the API listens on, once it does.
+func serve(ctx context.Context, v *viper.Viper, ready chan<- string) error {
+	log, err := newLogger(v.GetString("log-level"))
+	if err != nil {
+		return err
+	}
+	a, err := app.Start(ctx, appConfig(v, log))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ln, err := net.Listen("tcp", v.GetString("http-addr"))
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           a.Handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	store := "embedded JetStream"
+	if v.GetString("nats-url") != "" {
+		store = "external NATS"
+	}
+	log.Info("service started", "event", "service.start", "http", ln.Addr().String(),
+		"data_dir", v.GetString("data-dir"), "store", store, "version", version)
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-a.Errors():
+	case runErr = <-served:
+	}
+	shutdownCtx, done := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer done()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		runErr = errors.Join(runErr, fmt.Errorf("shut down HTTP: %w", err))
+	}
+	if err := a.Close(); err != nil {
+		runErr = errors.Join(runErr, err)
+	}
+	log.Info("service stopped", "event", "service.stop")
+	if runErr != nil && !errors.Is(runErr, http.ErrServerClosed) {
+		return runErr
+	}
+	return nil
+}

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/attestation-ledger/attestation-ledger/auth"
+)
+
+func newTokenCommand() *cobra.Command {
+	token := &cobra.Command{Use: "token", Short: "Manage API tokens"}
+	issue := &cobra.Command{
+		Use:   "issue --role R --subject S [--ttl 1h]",
+		Short: "Print a token signed by the key in the data dir (created if missing)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			v, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			p, err := auth.ValidatePrincipal(v.GetString("role"), v.GetString("subject"))
+			if err != nil {
+				return err
+			}
+			ttl, err := durationFlag(v, "ttl")
+			if err != nil {
+				return err
+			}
+			s, err := auth.LoadOrCreateKey(v.GetString("data-dir"))
+			if err != nil {
+				return err
+			}
+			t, err := s.Issue(p, ttl)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), t)
+			return err
+		},
+	}
+	issue.Flags().String("role", "", "company, bank, auditor, regulator or admin")
+	issue.Flags().String("subject", "", "a company's SIREN, a bank's code, or a person's id")
+	issue.Flags().String("ttl", "1h", "lifetime of the token")
+	addSettingFlags(issue, "data-dir")
+	token.AddCommand(issue)
+	return token
+}
