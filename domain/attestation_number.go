@@ -9,7 +9,7 @@ import (
 )
 
 // AttestationNumber is an attestation's unique public number, e.g.
-// "PGE-7KQ2-9XWM-HT3P-5DQC": 15 random characters (about 74 bits, so
+// "PGE-7KQ2-9XWM-HT3P-5DQ1": 15 random characters (about 74 bits, so
 // numbers can be neither guessed nor enumerated) and one check character.
 //
 // The 31 characters are Crockford's base-32 alphabet without Z (no I, L, O

@@ -72,9 +72,11 @@ func (s SIRET) SIREN() SIREN { return SIREN{s.s[:9]} }
 
 // unmarshalParsed decodes a JSON string and parses it with parse.
 func unmarshalParsed[T any](b []byte, dst *T, parse func(string) (T, error)) error {
-	var raw string
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return errors.New("must be a string")
+	raw, ok := plainJSONString(b)
+	if !ok {
+		if err := json.Unmarshal(b, &raw); err != nil {
+			return errors.New("must be a string")
+		}
 	}
 	v, err := parse(raw)
 	if err != nil {
@@ -82,4 +84,19 @@ func unmarshalParsed[T any](b []byte, dst *T, parse func(string) (T, error)) err
 	}
 	*dst = v
 	return nil
+}
+
+// plainJSONString returns the content of a JSON string with no escape and
+// no control character, the form every identifier takes, without the cost
+// of a full decode; ok is false for anything else.
+func plainJSONString(b []byte) (string, bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	for _, c := range b[1 : len(b)-1] {
+		if c == '\\' || c == '"' || c < 0x20 || c >= 0x80 {
+			return "", false
+		}
+	}
+	return string(b[1 : len(b)-1]), true
 }
