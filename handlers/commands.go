@@ -28,6 +28,10 @@ type Config struct {
 	// Registerer is optional: where the handlers' metrics are registered
 	// (none by default).
 	Registerer prometheus.Registerer
+	// CachedCompanies is optional: how many companies' streams are kept in
+	// memory so that a command needs no read of the stream (default
+	// 20,000; -1 for none).
+	CachedCompanies int
 }
 
 func (c *Config) setDefaults() {
@@ -39,6 +43,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxConflictRetries == 0 {
 		c.MaxConflictRetries = 16
+	}
+	if c.CachedCompanies == 0 {
+		c.CachedCompanies = 20_000
 	}
 }
 
@@ -64,6 +71,7 @@ type Commands struct {
 	lookup  Lookup
 	now     func() time.Time
 	locks   locks
+	cache   *aggregates
 	metrics *metrics
 }
 
@@ -77,5 +85,5 @@ func NewCommands(cfg Config) (*Commands, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Commands{cfg: cfg, store: cfg.Store, lookup: cfg.Lookup, now: cfg.Now, metrics: m}, nil
+	return &Commands{cfg: cfg, store: cfg.Store, lookup: cfg.Lookup, now: cfg.Now, metrics: m, cache: newAggregates(cfg.CachedCompanies)}, nil
 }

@@ -58,8 +58,9 @@ type Outcome struct {
 	// Replayed is true when an idempotent retry found the command already
 	// done.
 	Replayed bool
-	// First is the command's first event.
-	First eventstore.Envelope
+	// First is the command's first event, and FirstEvent its decoded form.
+	First      eventstore.Envelope
+	FirstEvent domain.Event
 }
 
 // ErrBusy: the company's stream kept changing under the command for more
@@ -134,25 +135,43 @@ func (h *Commands) execute(ctx context.Context, siren domain.SIREN, meta Meta, d
 	if meta.IdempotencyKey != "" {
 		firstID = eventIDs(meta, stream, 1, time.Time{})[0]
 	}
+	// The first attempt decides on the cached state, or on an empty stream
+	// for a company not in the cache: the append's expected version makes
+	// either safe, and a conflict reloads from the store.
+	l, cached := h.cache.get(stream)
+	if !cached {
+		l = loaded{company: domain.NewCompany(siren)}
+	}
 	for attempt := 0; ; attempt++ {
-		l, err := loadCompany(ctx, h.store, siren)
-		if err != nil {
-			return Outcome{}, err
+		if attempt > 0 {
+			var err error
+			if l, err = loadCompany(ctx, h.store, siren); err != nil {
+				return Outcome{}, err
+			}
 		}
 		if first, ok := l.event(firstID); ok {
 			if first.CausationID != causationID(meta, now0) {
 				return Outcome{}, ErrIdempotencyMismatch
 			}
 			pos := lastPositionOf(l.envelopes, firstID)
-			n := 0
+			n, firstAt := 0, 0
 			for n < len(l.envelopes) && l.envelopes[n].Position <= pos {
+				if l.envelopes[n].ID == firstID {
+					firstAt = n
+				}
 				n++
 			}
-			return Outcome{Events: l.envelopes[:n], Decoded: l.events[:n], Position: pos, Replayed: true, First: first}, nil
+			h.cache.put(stream, l)
+			return Outcome{Events: l.envelopes[:n], Decoded: l.events[:n], Position: pos, Replayed: true, First: first, FirstEvent: l.events[firstAt]}, nil
 		}
 		now := h.now().UTC()
 		events, err := decide(l, now)
 		if err != nil {
+			if attempt == 0 && !cached {
+				// Decided on an assumed empty stream: check against the
+				// real one before answering.
+				continue
+			}
 			return Outcome{}, err
 		}
 		ids := eventIDs(meta, stream, len(events), now)
@@ -173,27 +192,42 @@ func (h *Commands) execute(ctx context.Context, siren domain.SIREN, meta Meta, d
 		res, err := h.store.Append(ctx, stream, eventstore.Exact(l.company.Version()), news...)
 		h.metrics.observeAppend(time.Since(start), err)
 		if errors.Is(err, eventstore.ErrConcurrency) {
+			h.cache.forget(stream)
 			if attempt+1 >= h.cfg.MaxConflictRetries {
 				return Outcome{}, fmt.Errorf("%w: %d conflicts on %s", ErrBusy, attempt+1, stream)
 			}
-			// Another process appended meanwhile: back off a little, with
-			// jitter, and decide again on the new state.
-			select {
-			case <-ctx.Done():
-				return Outcome{}, ctx.Err()
-			case <-time.After(time.Duration(rand.IntN(1+attempt*2)) * time.Millisecond):
+			if attempt > 0 {
+				// Another process appended meanwhile: back off a little,
+				// with jitter, and decide again on the new state.
+				select {
+				case <-ctx.Done():
+					return Outcome{}, ctx.Err()
+				case <-time.After(time.Duration(rand.IntN(1+attempt*2)) * time.Millisecond):
+				}
 			}
 			continue
 		}
 		if err != nil {
+			// The append may or may not have happened (a timeout): the
+			// cached state is no longer known.
+			h.cache.forget(stream)
 			return Outcome{}, fmt.Errorf("append to %s: %w", stream, err)
 		}
-		return Outcome{
-			First:    res.Events[0],
-			Events:   append(l.envelopes, res.Events...),
-			Decoded:  append(l.events, events...),
-			Position: res.Position,
-		}, nil
+		if res.Events[0].Version != l.company.Version()+1 || res.Events[0].CausationID != cause || !res.Events[0].OccurredAt.Equal(now) {
+			// The store recognised the event ids of an earlier append (an
+			// idempotent retry decided on a stale state) and answered with
+			// that append: answer from the stream as it is.
+			h.cache.forget(stream)
+			continue
+		}
+		envs := append(l.envelopes[:len(l.envelopes):len(l.envelopes)], res.Events...)
+		decoded := append(l.events[:len(l.events):len(l.events)], events...)
+		if err := l.extend(res.Events, events); err != nil {
+			h.cache.forget(stream)
+		} else {
+			h.cache.put(stream, l)
+		}
+		return Outcome{First: res.Events[0], FirstEvent: events[0], Events: envs, Decoded: decoded, Position: res.Position}, nil
 	}
 }
 

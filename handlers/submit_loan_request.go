@@ -49,11 +49,7 @@ func (h *Commands) SubmitLoanRequest(ctx context.Context, meta Meta, in SubmitLo
 			return projections.LoanRequestView{}, fmt.Errorf("submit loan request for %s: %w", in.SIREN, err)
 		}
 		if out.Replayed {
-			s, err := projections.Decode(out.First)
-			if err != nil {
-				return projections.LoanRequestView{}, err
-			}
-			sub, ok := s.(domain.LoanRequestSubmitted)
+			sub, ok := out.FirstEvent.(domain.LoanRequestSubmitted)
 			if !ok {
 				return projections.LoanRequestView{}, fmt.Errorf("%w: idempotency key used for another command", ErrIdempotencyMismatch)
 			}

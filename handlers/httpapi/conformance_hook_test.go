@@ -9,7 +9,7 @@ import (
 
 // checkConformance validates every request and response of the end-to-end
 // tests against the OpenAPI document (see conformance_test.go).
-func checkConformance(t *testing.T, req *http.Request, resp *http.Response, body []byte) {
+func checkConformance(t testing.TB, req *http.Request, resp *http.Response, body []byte) {
 	t.Helper()
 	httpapi.CheckConformance(t, req, nil, resp, body)
 }

@@ -24,7 +24,7 @@ import (
 // store, SQLite read models, the verifiable log) in a temp dir, behind an
 // httptest server.
 type service struct {
-	t      *testing.T
+	t      testing.TB
 	dir    string
 	app    *app.App
 	store  *jetstream.Store
@@ -36,7 +36,7 @@ type service struct {
 
 type serviceOption func(*httpapi.Config)
 
-func startService(t *testing.T, dir string, opts ...serviceOption) *service {
+func startService(t testing.TB, dir string, opts ...serviceOption) *service {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	a, err := app.Start(t.Context(), app.Config{DataDir: dir, Logger: logger, HTTP: func(c *httpapi.Config) {
@@ -80,7 +80,7 @@ type response struct {
 	body   []byte
 }
 
-func (r response) json(t *testing.T, v any) {
+func (r response) json(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("decode %s: %v", r.body, err)
@@ -88,7 +88,7 @@ func (r response) json(t *testing.T, v any) {
 }
 
 // problem decodes a problem answer.
-func (r response) problem(t *testing.T) httpapi.Problem {
+func (r response) problem(t testing.TB) httpapi.Problem {
 	t.Helper()
 	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
 		t.Fatalf("content type %q for status %d: %s", ct, r.status, r.body)

@@ -1,0 +1,171 @@
+package handlers_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/attestation-ledger/attestation-ledger/domain"
+	"github.com/attestation-ledger/attestation-ledger/eventstore/jetstream"
+	"github.com/attestation-ledger/attestation-ledger/handlers"
+	"github.com/attestation-ledger/attestation-ledger/projections"
+)
+
+// fixture is one real store and read models, and two command handlers on
+// them, as two service instances would be.
+type fixture struct {
+	store *jetstream.Store
+	rm    *projections.ReadModels
+	a, b  *handlers.Commands
+}
+
+func newFixture(t *testing.T) fixture {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	dir := t.TempDir()
+	store, err := jetstream.Open(ctx, jetstream.Config{DataDir: filepath.Join(dir, "js")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rm, err := projections.Open(ctx, projections.Config{Dir: filepath.Join(dir, "rm"), Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = rm.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done; rm.Close(); store.Close() })
+	mk := func() *handlers.Commands {
+		c, err := handlers.NewCommands(handlers.Config{Store: store, Lookup: rm})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	return fixture{store: store, rm: rm, a: mk(), b: mk()}
+}
+
+func submission(t *testing.T, siren, bank string, amount domain.Cents) handlers.SubmitLoanRequest {
+	t.Helper()
+	s, _ := domain.ParseSIREN(siren)
+	b, _ := domain.ParseBankCode(bank)
+	naf, _ := domain.ParseNAF("10.71C")
+	reg, _ := domain.ParseRegion("11")
+	bs := domain.Cents(40000000)
+	return handlers.SubmitLoanRequest{
+		SIREN: s, Bank: b, Amount: amount, RequestedOn: domain.MustDate("2020-05-04"),
+		Profile: domain.CompanyProfile{
+			Name: "Boulangerie Martin", LegalForm: "SAS", NAF: naf, Region: reg, Headcount: 8,
+			Turnover: 85000000, BalanceSheet: &bs, Payroll: 30000000, CreatedOn: domain.MustDate("2012-05-14"),
+			CollectiveProceeding: domain.CollectiveProceeding{Kind: domain.ProceedingNone},
+		},
+	}
+}
+
+func bankMeta(code string) handlers.Meta {
+	return handlers.Meta{Actor: domain.Actor{Role: domain.RoleBank, ID: code}}
+}
+
+// Two instances with their own caches never overspend the ceiling: a stale
+// cache meets a conflict and decides again on the stream as it is.
+func TestTwoInstancesWithStaleCachesKeepTheCeiling(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	// Ceiling 21,250,000: A attests 15 M, then B (which has not seen the
+	// company) attests 5 M, then A, whose cache is stale, asks 5 M more:
+	// only 1.25 M remain, so it must be rejected.
+	steps := []struct {
+		h      *handlers.Commands
+		amount domain.Cents
+		want   string
+	}{
+		{f.a, 15_000_000, "attested"}, {f.b, 5_000_000, "attested"}, {f.a, 5_000_000, "rejected"}, {f.b, 1_250_000, "attested"},
+	}
+	for i, st := range steps {
+		v, err := st.h.SubmitLoanRequest(ctx, bankMeta("30004"), submission(t, "732829320", "30004", st.amount))
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if v.Status != st.want {
+			t.Fatalf("step %d: %s, want %s (%+v)", i, v.Status, st.want, v.Reasons)
+		}
+	}
+	envs, err := f.store.ReadStream(ctx, "company-732829320", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total domain.Cents
+	for _, env := range envs {
+		e, _ := projections.Decode(env)
+		if iss, ok := e.(domain.AttestationIssued); ok {
+			total += iss.Amount
+		}
+	}
+	if total != 21_250_000 {
+		t.Fatalf("attested %d, want exactly the ceiling", total)
+	}
+}
+
+// Many concurrent submissions through both instances: the stream's
+// versions stay contiguous and the ceiling holds.
+func TestConcurrentInstancesOnOneCompany(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	attested := 0
+	for i := 0; i < 30; i++ {
+		h := f.a
+		if i%2 == 1 {
+			h = f.b
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v, err := h.SubmitLoanRequest(ctx, bankMeta("30003"), submission(t, "552100554", "30003", 2_000_000))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if v.Status == "attested" {
+				mu.Lock()
+				attested++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if attested != 10 {
+		t.Fatalf("%d attested, want 10 (ceiling 21,250,000 / 2,000,000)", attested)
+	}
+	envs, _ := f.store.ReadStream(ctx, "company-552100554", 1)
+	for i, env := range envs {
+		if env.Version != uint64(i+1) {
+			t.Fatalf("version %d at %d", env.Version, i)
+		}
+	}
+}
+
+// A grant of an attestation issued through the other instance: the
+// number is found through the read models even before they caught up.
+func TestGrantThroughTheOtherInstance(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	v, err := f.a.SubmitLoanRequest(ctx, bankMeta("30004"), submission(t, "732829320", "30004", 1_000_000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := domain.ParseAttestationNumber(v.Attestation.Number)
+	g, err := f.b.GrantLoan(ctx, bankMeta("30004"), handlers.GrantLoan{Number: n, Amount: 1_000_000, GrantedOn: domain.MustDate("2020-05-05"), DurationMonths: 24})
+	if err != nil || g.Status != "loan_granted" || g.CompanyName != "Boulangerie Martin" {
+		t.Fatalf("grant: %+v %v", g, err)
+	}
+	// Granting again through A, whose cache still says issued: a conflict.
+	if _, err := f.a.GrantLoan(ctx, bankMeta("30004"), handlers.GrantLoan{Number: n, Amount: 1, GrantedOn: domain.MustDate("2020-05-05"), DurationMonths: 24}); !errors.Is(err, domain.ErrConflict) {
+		t.Fatalf("second grant: %v", err)
+	}
+	if _, err := f.a.CancelAttestation(ctx, bankMeta("30003"), handlers.CancelAttestation{Number: n}); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("another bank's cancel: %v", err)
+	}
+}
