@@ -1,0 +1,97 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/attestation-ledger/attestation-ledger/app"
+	"github.com/attestation-ledger/attestation-ledger/auth"
+	"github.com/attestation-ledger/attestation-ledger/domain"
+)
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// The scheduled self-audit runs, its outcome shows in the metrics, and a
+// service whose audit passed is ready.
+func TestSelfAuditRunsOnScheduleAndShowsInMetricsAndReadiness(t *testing.T) {
+	a, err := app.Start(t.Context(), app.Config{DataDir: t.TempDir(), AuditInterval: 20 * time.Millisecond, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	hs := httptest.NewServer(a.Handler)
+	defer hs.Close()
+	tok, _ := a.Signer.Issue(auth.Principal{Role: domain.RoleBank, Subject: "30004"}, time.Hour)
+	body := `{"siren":"732829320","bankCode":"30004","amountCents":1000,"requestedOn":"2020-05-04","company":{"name":"B","legalForm":"SAS","nafCode":"10.71C","regionCode":"11","headcount":1,"turnoverCents":100000,"payrollCents":1,"createdOn":"2010-01-01"}}`
+	req, _ := http.NewRequest("POST", hs.URL+"/v1/loan-requests", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 201 {
+		t.Fatalf("submit: %v %v", resp.Status, err)
+	}
+	resp.Body.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		res, ok := a.Ledger.LastAudit()
+		if ok && res.OK() && res.CheckpointSize >= 3 && res.CheckpointsChecked > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no passing audit of the 3 events: %+v %v", res, ok)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	get := func(path string) (int, string) {
+		resp, err := http.Get(hs.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, m := get("/metrics"); code != 200 || !strings.Contains(m, "ledger_self_audit_ok 1") || !strings.Contains(m, "ledger_checkpoint_size 3") {
+		t.Fatalf("metrics: %d\n%s", code, grep(m, "ledger_"))
+	}
+	code, body := get("/readyz")
+	var ready struct {
+		Ready bool `json:"ready"`
+	}
+	_ = json.Unmarshal([]byte(body), &ready)
+	if code != 200 || !ready.Ready {
+		t.Fatalf("readyz: %d %s", code, body)
+	}
+}
+
+func TestStartValidatesAndCloseIsIdempotent(t *testing.T) {
+	if _, err := app.Start(context.Background(), app.Config{}); err == nil {
+		t.Fatal("started without a data dir")
+	}
+	a, err := app.Start(t.Context(), app.Config{DataDir: t.TempDir(), Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatalf("second close: %v", err)
+	}
+}
+
+func grep(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
