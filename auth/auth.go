@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -49,11 +50,24 @@ type Signer struct {
 	pub  ed25519.PublicKey
 	// now is the clock, replaceable in tests.
 	now func() time.Time
+	// verified remembers tokens whose signature was checked, so that a
+	// client reusing its token costs one signature check, not one per
+	// request. Entries expire with their token.
+	mu       sync.Mutex
+	verified map[string]verifiedToken
 }
+
+type verifiedToken struct {
+	p   Principal
+	exp time.Time
+}
+
+// maxVerified bounds the verified-token cache; when full it is emptied.
+const maxVerified = 100_000
 
 // NewSigner returns a signer for a private key.
 func NewSigner(priv ed25519.PrivateKey) *Signer {
-	return &Signer{priv: priv, pub: priv.Public().(ed25519.PublicKey), now: time.Now}
+	return &Signer{priv: priv, pub: priv.Public().(ed25519.PublicKey), now: time.Now, verified: map[string]verifiedToken{}}
 }
 
 // LoadOrCreateKey reads the signing key from dir, creating it (mode 0600)
@@ -170,6 +184,28 @@ func (s *Signer) Issue(p Principal, ttl time.Duration) (string, error) {
 // algorithm are refused), its expiry and its claims, and returns the
 // principal. Every failure matches ErrUnauthenticated.
 func (s *Signer) Verify(token string) (Principal, error) {
+	now := s.now()
+	s.mu.Lock()
+	v, ok := s.verified[token]
+	s.mu.Unlock()
+	if ok && now.Before(v.exp) {
+		return v.p, nil
+	}
+	p, exp, err := s.verify(token)
+	if err != nil {
+		return Principal{}, err
+	}
+	s.mu.Lock()
+	if len(s.verified) >= maxVerified {
+		clear(s.verified)
+	}
+	s.verified[token] = verifiedToken{p: p, exp: exp}
+	s.mu.Unlock()
+	return p, nil
+}
+
+// verify checks a token fully and returns its principal and expiry.
+func (s *Signer) verify(token string) (Principal, time.Time, error) {
 	var c claims
 	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return s.pub, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
@@ -178,11 +214,12 @@ func (s *Signer) Verify(token string) (Principal, error) {
 		jwt.WithLeeway(30*time.Second),
 	)
 	if err != nil {
-		return Principal{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
+		return Principal{}, time.Time{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
 	}
 	p, err := ValidatePrincipal(c.Role, c.Subject)
 	if err != nil {
-		return Principal{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
+		return Principal{}, time.Time{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
 	}
-	return p, nil
+	// Remembered until the expiry, with the same leeway as the check.
+	return p, c.ExpiresAt.Add(30 * time.Second), nil
 }

@@ -87,3 +87,27 @@ func TestIssueChecksThePrincipal(t *testing.T) {
 		t.Error("issued a token with no lifetime")
 	}
 }
+
+func TestVerifiedTokensExpireFromTheCache(t *testing.T) {
+	s, _ := LoadOrCreateKey(t.TempDir())
+	now := time.Now()
+	s.now = func() time.Time { return now }
+	tok, _ := s.Issue(Principal{Role: "auditor", Subject: "alice"}, time.Minute)
+	for i := 0; i < 2; i++ { // the second check is answered from the cache
+		if _, err := s.Verify(tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now = now.Add(2 * time.Minute)
+	if _, err := s.Verify(tok); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("an expired token was still accepted from the cache: %v", err)
+	}
+	// A token signed by another key is never cached as valid.
+	_, otherKey, _ := ed25519.GenerateKey(rand.Reader)
+	forged, _ := NewSigner(otherKey).Issue(Principal{Role: "admin", Subject: "m"}, time.Hour)
+	for i := 0; i < 2; i++ {
+		if _, err := s.Verify(forged); !errors.Is(err, ErrUnauthenticated) {
+			t.Fatal("forged token accepted")
+		}
+	}
+}
