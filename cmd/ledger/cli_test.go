@@ -156,6 +156,11 @@ func TestServeDemoRebuildExportVerify(t *testing.T) {
 	if _, err := verify(); err == nil || !strings.Contains(err.Error(), "line 4 ") {
 		t.Fatalf("verify of swapped entries: %v", err)
 	}
+	// With every checkpoint, too, the tampering is found.
+	if _, err := run(t, "verify", "--entries", filepath.Join(exp, "entries.ndjson"), "--checkpoint", filepath.Join(exp, "checkpoints"),
+		"--verifier-key", filepath.Join(exp, "verifier-key")); err == nil || !strings.Contains(err.Error(), "leaf") {
+		t.Fatalf("verify against all checkpoints: %v", err)
+	}
 	cancel()
 	if err := <-served; err != nil {
 		t.Fatalf("serve stopped with %v", err)

@@ -20,7 +20,7 @@ const exportPage = 10_000
 func newExportCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "export --out DIR",
-		Short: "Write the ledger's entries, its latest signed checkpoint and its verifier key to DIR",
+		Short: "Write the ledger's entries, its latest signed checkpoint, all earlier ones and its verifier key to DIR",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v, err := loadConfig(cmd)
@@ -107,6 +107,35 @@ func newExportCommand() *cobra.Command {
 			if err := os.WriteFile(filepath.Join(out, "checkpoint"), cpNote, 0o644); err != nil {
 				return err
 			}
+			// Every checkpoint up to it, so that verify can locate a bad
+			// leaf between two of them.
+			var all []byte
+			for from := int64(0); ; {
+				page, err := c.get(ctx, "/v1/ledger/checkpoints?from="+strconv.FormatInt(from, 10)+"&limit=1000")
+				if err != nil {
+					return err
+				}
+				notes, err := integrity.SplitNotes(page)
+				if err != nil {
+					return fmt.Errorf("the server's checkpoints: %w", err)
+				}
+				for _, n := range notes {
+					c, err := integrity.OpenCheckpoint(n, string(bytes.TrimSpace(key)))
+					if err != nil {
+						return fmt.Errorf("the server's checkpoints: %w", err)
+					}
+					if c.Size <= cp.Size {
+						all = append(all, n...)
+					}
+					from = c.Size + 1
+				}
+				if len(notes) < 1000 || from > cp.Size {
+					break
+				}
+			}
+			if err := os.WriteFile(filepath.Join(out, "checkpoints"), all, 0o644); err != nil {
+				return err
+			}
 			if err := os.WriteFile(filepath.Join(out, "verifier-key"), key, 0o644); err != nil {
 				return err
 			}
@@ -114,7 +143,7 @@ func newExportCommand() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().String("out", "", "directory to write entries.ndjson, checkpoint and verifier-key to")
+	cmd.Flags().String("out", "", "directory to write entries.ndjson, checkpoint, checkpoints and verifier-key to")
 	addClientFlags(cmd)
 	return cmd
 }

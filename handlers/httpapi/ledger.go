@@ -32,10 +32,9 @@ func writeText(w http.ResponseWriter, contentType string, b []byte) {
 	_, _ = w.Write(b)
 }
 
-// getCheckpoint answers the latest signed checkpoint; with minPosition=N,
-// it first waits (at most 5 s, else 503) for a checkpoint covering
-// position N.
-func (s *Server) getCheckpoint(w http.ResponseWriter, r *http.Request) error {
+// awaitCheckpoint honours ?minPosition=N on the checkpoint endpoints: it
+// returns once a checkpoint covers position N, or errNotCaughtUp after 5 s.
+func (s *Server) awaitCheckpoint(r *http.Request) error {
 	var f fields
 	minPos := intParam(r, &f, "minPosition", 0, 0, 1<<62)
 	if err := f.err(); err != nil {
@@ -47,6 +46,16 @@ func (s *Server) getCheckpoint(w http.ResponseWriter, r *http.Request) error {
 		if _, err := s.cfg.Ledger.WaitCheckpoint(ctx, minPos); err != nil {
 			return fmt.Errorf("%w: no checkpoint covers position %d yet", errNotCaughtUp, minPos)
 		}
+	}
+	return nil
+}
+
+// getCheckpoint answers the latest signed checkpoint; with minPosition=N,
+// it first waits (at most 5 s, else 503) for a checkpoint covering
+// position N.
+func (s *Server) getCheckpoint(w http.ResponseWriter, r *http.Request) error {
+	if err := s.awaitCheckpoint(r); err != nil {
+		return err
 	}
 	cp, ok := s.cfg.Ledger.Latest()
 	if !ok {
@@ -242,4 +251,40 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 	n, err := c.w.Write(b)
 	c.n += int64(n)
 	return n, err
+}
+
+// maxCheckpointsPage bounds GET /v1/ledger/checkpoints.
+const maxCheckpointsPage = 10_000
+
+// getCheckpoints answers the published signed checkpoints whose size is
+// at least from, oldest first, one note after another (at most limit).
+// With them, an offline verifier locates a tampered leaf exactly.
+func (s *Server) getCheckpoints(w http.ResponseWriter, r *http.Request) error {
+	var f fields
+	from := intParam(r, &f, "from", 0, 0, 1<<62)
+	limit := intParam(r, &f, "limit", 1000, 1, maxCheckpointsPage)
+	if err := f.err(); err != nil {
+		return err
+	}
+	if err := s.awaitCheckpoint(r); err != nil {
+		return err
+	}
+	var out []byte
+	n := int64(0)
+	for _, size := range s.cfg.Ledger.CheckpointSizes() {
+		if size < from {
+			continue
+		}
+		if n == limit {
+			break
+		}
+		cp, err := s.cfg.Ledger.CheckpointAt(r.Context(), size)
+		if err != nil {
+			return err
+		}
+		out = append(out, cp.Note...)
+		n++
+	}
+	writeText(w, "text/plain; charset=utf-8", out)
+	return nil
 }

@@ -91,6 +91,17 @@ func TestLedgerEntriesCheckpointAndProofs(t *testing.T) {
 	if err != nil || res.Verified != cp.Size {
 		t.Fatalf("offline verification: %+v %v", res, err)
 	}
+	all := s.do("GET", "/v1/ledger/checkpoints?from=0", bank, nil)
+	notes, err := integrity.SplitNotes(all.body)
+	if err != nil || len(notes) == 0 {
+		t.Fatalf("checkpoints: %v %s", err, all.body)
+	}
+	if res, err := integrity.Verify(bytes.NewReader(entries.body), all.body, key, nil); err != nil || res.Checkpoints != len(notes) {
+		t.Fatalf("verification against every checkpoint: %+v %v", res, err)
+	}
+	if later := s.do("GET", fmt.Sprintf("/v1/ledger/checkpoints?from=%d", cp.Size+1), bank, nil); later.status != 200 || len(later.body) != 0 {
+		t.Fatalf("checkpoints beyond the latest: %d %q", later.status, later.body)
+	}
 	// Tampering with one byte of one entry is detected.
 	tampered := bytes.Replace(entries.body, []byte(`"amountCents":1000000`), []byte(`"amountCents":9000000`), 1)
 	if _, err := integrity.Verify(bytes.NewReader(tampered), cpText, key, nil); err == nil {

@@ -159,6 +159,7 @@ func (s *Server) endpoints() []endpoint {
 		{"GET /v1/reports/pge", s.authed(reporters, s.getReport)},
 
 		{"GET /v1/ledger/checkpoint", s.authed(allReaders, s.getCheckpoint)},
+		{"GET /v1/ledger/checkpoints", s.authed(allReaders, s.getCheckpoints)},
 		{"GET /v1/ledger/verifier-key", s.authed(allReaders, s.getVerifierKey)},
 		{"GET /v1/ledger/entries", s.authed(auditors, s.getEntries)},
 		{"GET /v1/ledger/proofs/inclusion", s.authed(auditors, s.getInclusionProof)},
