@@ -223,7 +223,18 @@ func (a *App) registerLedgerMetrics() error {
 		}
 		return 1
 	})
-	for _, c := range []prometheus.Collector{size, audit} {
+	counter := func(name, help string, f func(jetstream.Stats) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 {
+			return float64(f(a.Store.Stats()))
+		})
+	}
+	store := []prometheus.Collector{
+		counter("ledger_store_appends_total", "Appends committed by the event store's group commit.", func(s jetstream.Stats) uint64 { return s.Appends }),
+		counter("ledger_store_events_total", "Events committed by the event store's group commit.", func(s jetstream.Stats) uint64 { return s.Events }),
+		counter("ledger_store_publishes_total", "Atomic batches or single messages sent to JetStream (events per publish = batch size).", func(s jetstream.Stats) uint64 { return s.Publishes }),
+		counter("ledger_store_batch_splits_total", "Batches refused whole and split to isolate a conflicting append.", func(s jetstream.Stats) uint64 { return s.Splits }),
+	}
+	for _, c := range append([]prometheus.Collector{size, audit}, store...) {
 		if err := a.Registry.Register(c); err != nil {
 			return fmt.Errorf("register ledger metrics: %w", err)
 		}

@@ -18,6 +18,8 @@ const (
 	DefaultCheckpointInterval = time.Second
 	// DefaultBatchSize is the most leaves Run commits at once.
 	DefaultBatchSize = 4096
+	// DefaultCommitDelay is how long Run gathers events before a commit.
+	DefaultCommitDelay = 100 * time.Millisecond
 )
 
 // Config configures a Log.
@@ -43,6 +45,12 @@ type Config struct {
 	// BatchSize is optional: the most leaves Run appends to the tree in one
 	// durable commit. Default: DefaultBatchSize.
 	BatchSize int
+	// CommitDelay is optional: how long Run gathers arriving events (unless
+	// a batch fills) before committing them, so that a steady stream of
+	// events costs a few commits a second, not one per event. It adds to
+	// the checkpoint lag; keep it well under CheckpointInterval. Default:
+	// DefaultCommitDelay; negative for none.
+	CommitDelay time.Duration
 	// Logger is optional. Default: slog.Default().
 	Logger *slog.Logger
 }
@@ -59,6 +67,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.BatchSize == 0 {
 		c.BatchSize = DefaultBatchSize
+	}
+	switch {
+	case c.CommitDelay == 0:
+		c.CommitDelay = DefaultCommitDelay
+	case c.CommitDelay < 0:
+		c.CommitDelay = 0
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -91,15 +91,23 @@ func (l *Log) Run(ctx context.Context, store eventstore.Store) error {
 			}
 		case env := <-events:
 			batch = append(batch[:0], env)
+			// Gather what arrives within CommitDelay (or a full batch): each
+			// commit costs fsyncs that would otherwise compete with the
+			// store's own, event after event.
+			gather := time.NewTimer(max(l.cfg.CommitDelay, time.Nanosecond))
 		drain:
 			for len(batch) < cap(batch) {
 				select {
 				case env := <-events:
 					batch = append(batch, env)
-				default:
+				case <-gather.C:
 					break drain
+				case <-ctx.Done():
+					gather.Stop()
+					return ctx.Err()
 				}
 			}
+			gather.Stop()
 			if _, err := l.Append(ctx, batch...); err != nil {
 				return fmt.Errorf("follow log: %w", err)
 			}
