@@ -348,3 +348,32 @@ func TestReportCSVHasTheJSONColumns(t *testing.T) {
 		t.Fatalf("json first in Accept: %s", j.header.Get("Content-Type"))
 	}
 }
+
+// An admin rebuilds the read models while the service answers; the
+// answers are the same afterwards.
+func TestAdminRebuildKeepsAnswering(t *testing.T) {
+	s := startService(t, t.TempDir())
+	bank, admin := s.token(domain.RoleBank, bnp), s.token(domain.RoleAdmin, "ops")
+	var v projections.LoanRequestView
+	for _, sn := range []string{siren, siren2} {
+		s.do("POST", "/v1/loan-requests", bank, loanRequest(sn, bnp, 1000000, "2020-05-04")).json(t, &v)
+	}
+	before := s.do("GET", fmt.Sprintf("/v1/attestations/%s?minPosition=%d", v.Attestation.Number, v.Position), bank, nil)
+	if r := s.do("POST", "/v1/admin/projections/rebuild", bank, nil); r.status != 403 {
+		t.Fatalf("bank rebuild: %d", r.status)
+	}
+	r := s.do("POST", "/v1/admin/projections/rebuild", admin, nil)
+	lines := strings.Split(strings.TrimSpace(string(r.body)), "\n")
+	var last struct {
+		Done    bool   `json:"done"`
+		Applied uint64 `json:"applied"`
+		Error   string `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil || r.status != 200 || !last.Done || last.Error != "" || last.Applied != v.Position {
+		t.Fatalf("rebuild: %d %s", r.status, r.body)
+	}
+	after := s.do("GET", "/v1/attestations/"+v.Attestation.Number, bank, nil)
+	if after.status != 200 || string(after.body) != string(before.body) {
+		t.Fatalf("after rebuild:\n%s\n%s", after.body, before.body)
+	}
+}
