@@ -12,6 +12,7 @@ import (
 
 	"github.com/attestation-ledger/attestation-ledger/auth"
 	"github.com/attestation-ledger/attestation-ledger/domain"
+	"github.com/attestation-ledger/attestation-ledger/eventstore"
 	"github.com/attestation-ledger/attestation-ledger/handlers/httpapi"
 )
 
@@ -140,7 +141,25 @@ func TestOpsEndpoints(t *testing.T) {
 			t.Fatalf("%s: %d %s", path, r.status, r.body)
 		}
 	}
-	s.do("POST", "/v1/loan-requests", s.token(domain.RoleBank, bnp), loanRequest(siren, bnp, 1000, "2020-05-04"))
+	var v struct {
+		Position uint64 `json:"position"`
+	}
+	s.do("POST", "/v1/loan-requests", s.token(domain.RoleBank, bnp), loanRequest(siren, bnp, 1000, "2020-05-04")).json(t, &v)
+	if err := s.rm.WaitForPosition(t.Context(), v.Position); err != nil {
+		t.Fatal(err)
+	}
+	var ready struct {
+		Ready      bool `json:"ready"`
+		Projectors []struct {
+			Name        string `json:"name"`
+			Position    uint64 `json:"position"`
+			DeadLetters int64  `json:"deadLetters"`
+		} `json:"projectors"`
+	}
+	s.do("GET", "/readyz", "", nil).json(t, &ready)
+	if !ready.Ready || len(ready.Projectors) != 4 || ready.Projectors[0].Position != v.Position || ready.Projectors[0].DeadLetters != 0 {
+		t.Fatalf("readyz %+v", ready)
+	}
 	s.do("GET", "/v1/events", "", nil)
 	m := s.do("GET", "/metrics", "", nil)
 	for _, name := range []string{"ledger_http_request_seconds", "ledger_append_seconds", "ledger_auth_failures_total"} {
@@ -216,5 +235,33 @@ func TestMethodsParamsAndFiltersAreChecked(t *testing.T) {
 		if r := s.do("GET", path, auditor, nil); r.status != 400 {
 			t.Errorf("%s: %d %s", path, r.status, r.body)
 		}
+	}
+}
+
+// An event no projector can apply is dead-lettered: /readyz shows it and
+// the metrics count it, and the service stays ready and answering.
+func TestDeadLettersShowInReadyzAndMetrics(t *testing.T) {
+	s := startService(t, t.TempDir())
+	res, err := s.store.Append(t.Context(), "company-732829320", eventstore.Any(), eventstore.NewEvent{
+		ID: "poison-1", Type: domain.TypeLoanRequestSubmitted, SchemaVersion: 1, OccurredAt: time.Now(),
+		Data: []byte(`{"requestId":"x","siren":"not a siren"}`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.rm.WaitForPosition(t.Context(), res.Position); err != nil {
+		t.Fatal(err)
+	}
+	var ready struct {
+		Ready  bool              `json:"ready"`
+		Checks map[string]string `json:"checks"`
+	}
+	r := s.do("GET", "/readyz", "", nil)
+	r.json(t, &ready)
+	if r.status != 200 || !ready.Ready || !strings.Contains(ready.Checks["deadLetters"], "could not be applied") {
+		t.Fatalf("readyz: %d %s", r.status, r.body)
+	}
+	if m := s.do("GET", "/metrics", "", nil); !strings.Contains(string(m.body), `ledger_projection_dead_letters_total{projector="loan_requests"} 1`) {
+		t.Fatalf("metrics:\n%s", m.body)
 	}
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"context"
 	_ "embed"
 	"net/http"
@@ -40,9 +41,22 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			checks["readModels"] = "ok"
 		}
 	}
+	body := map[string]any{"ready": ok, "checks": checks}
+	// Dead letters show here, without making the service unready: one
+	// event a projector could not apply must not take the API down.
+	if st, err := s.cfg.ReadModels.Status(ctx); err == nil {
+		body["projectors"] = st
+		var dead int64
+		for _, p := range st {
+			dead += p.DeadLetters
+		}
+		if dead > 0 {
+			checks["deadLetters"] = fmt.Sprintf("%d events could not be applied by a projector: see the dead_letters table", dead)
+		}
+	}
 	status := http.StatusOK
 	if !ok {
 		status = http.StatusServiceUnavailable
 	}
-	writeJSON(w, status, map[string]any{"ready": ok, "checks": checks})
+	writeJSON(w, status, body)
 }

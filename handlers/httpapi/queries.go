@@ -24,6 +24,8 @@ type ReadModels interface {
 	Company(ctx context.Context, siren string) (projections.CompanyView, error)
 	BankHasRequestFor(ctx context.Context, bank, siren string) (bool, error)
 	Report(ctx context.Context, q projections.ReportQuery) ([]projections.ReportRow, error)
+	// Status reports each projector's checkpoint, lag and dead letters.
+	Status(ctx context.Context) ([]projections.ProjectorStatus, error)
 	// Rebuild rebuilds every read model into a fresh database and swaps it in.
 	Rebuild(ctx context.Context, progress projections.ProgressFunc) (projections.RebuildResult, error)
 }
