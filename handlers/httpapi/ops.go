@@ -1,9 +1,9 @@
 package httpapi
 
 import (
-	"fmt"
 	"context"
 	_ "embed"
+	"fmt"
 	"net/http"
 	"time"
 )
