@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -191,4 +192,76 @@ func BenchmarkVerify(b *testing.B) {
 	}
 	b.ReportMetric(float64(verified)/b.Elapsed().Seconds(), "entries/s")
 	b.ReportMetric(float64(entries.Len())/n, "bytes/entry")
+}
+
+// BenchmarkCheckpointLag appends to the embedded JetStream store at 25,000
+// events/s (appends of 25 events, 1,000 a second, from 32 writers) for
+// three seconds while Run follows with the default checkpoint interval and
+// commit delay, and reports how long each append waited until a signed
+// checkpoint covered it (p50, p99, max) and the rate reached.
+func BenchmarkCheckpointLag(b *testing.B) {
+	store, err := jetstream.Open(context.Background(), jetstream.Config{DataDir: b.TempDir(), Logger: quiet})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	const perAppend, appendsPerSecond, seconds, writers = 25, 1000, 3, 32
+	var lags []time.Duration
+	var events int
+	var elapsed time.Duration
+	for b.Loop() {
+		cfg := testConfig(b)
+		cfg.CheckpointInterval, cfg.CommitDelay = DefaultCheckpointInterval, DefaultCommitDelay
+		l := openLog(b, cfg)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- l.Run(ctx, store) }()
+		var mu sync.Mutex
+		var wg, waits sync.WaitGroup
+		start := time.Now()
+		for w := range writers {
+			wg.Go(func() {
+				for i := w; i < appendsPerSecond*seconds; i += writers {
+					if wait := time.Until(start.Add(time.Duration(i) * time.Second / appendsPerSecond)); wait > 0 {
+						time.Sleep(wait)
+					}
+					evs := make([]eventstore.NewEvent, perAppend)
+					for k := range evs {
+						e := benchEnvelope(uint64(i*perAppend + k + 1))
+						evs[k] = eventstore.NewEvent{ID: fmt.Sprintf("lag-%d-%d-%d", b.N, i, k), Type: e.Type, SchemaVersion: 1, OccurredAt: e.OccurredAt, Data: e.Data}
+					}
+					res, err := store.Append(ctx, fmt.Sprintf("company-%d", i%997), eventstore.Any(), evs...)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					at := time.Now()
+					waits.Go(func() {
+						if _, err := l.WaitCheckpoint(ctx, int64(res.Position)); err != nil {
+							b.Error(err)
+							return
+						}
+						mu.Lock()
+						lags = append(lags, time.Since(at))
+						mu.Unlock()
+					})
+				}
+			})
+		}
+		wg.Wait()
+		elapsed += time.Since(start)
+		waits.Wait()
+		events += perAppend * appendsPerSecond * seconds
+		cancel()
+		<-done
+		_ = l.Close()
+	}
+	slices.Sort(lags)
+	if len(lags) == 0 {
+		b.Fatal("no sample")
+	}
+	b.ReportMetric(float64(events)/elapsed.Seconds(), "events/s")
+	b.ReportMetric(float64(lags[len(lags)/2].Milliseconds()), "p50-lag-ms")
+	b.ReportMetric(float64(lags[len(lags)*99/100].Milliseconds()), "p99-lag-ms")
+	b.ReportMetric(float64(lags[len(lags)-1].Milliseconds()), "max-lag-ms")
 }

@@ -94,7 +94,13 @@ func (l *Log) Run(ctx context.Context, store eventstore.Store) error {
 			// Gather what arrives within CommitDelay (or a full batch): each
 			// commit costs fsyncs that would otherwise compete with the
 			// store's own, event after event.
-			gather := time.NewTimer(max(l.cfg.CommitDelay, time.Nanosecond))
+			// Never gather past the next checkpoint's due time, so that a
+			// checkpoint covers what arrived up to it.
+			gatherFor := l.cfg.CommitDelay
+			if due := interval - time.Since(lastPublished); due < gatherFor {
+				gatherFor = due
+			}
+			gather := time.NewTimer(max(gatherFor, time.Nanosecond))
 		drain:
 			for len(batch) < cap(batch) {
 				select {
