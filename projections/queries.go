@@ -61,6 +61,25 @@ func (r *ReadModels) Attestation(ctx context.Context, number string) (Attestatio
 	return v, nil
 }
 
+// AttestationJSON returns an attestation's view as stored, its JSON
+// encoding, with the SIREN and bank that own it: a lookup that needs no
+// decoding and re-encoding (the HTTP API's hot path).
+func (r *ReadModels) AttestationJSON(ctx context.Context, number string) (siren, bankCode string, view []byte, err error) {
+	g, err := r.acquire()
+	if err != nil {
+		return "", "", nil, err
+	}
+	defer g.release()
+	err = g.r.QueryRowContext(ctx, `SELECT siren, bank_code, view FROM attestations WHERE number = ?`, number).Scan(&siren, &bankCode, &view)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", nil, fmt.Errorf("attestation %s: %w", number, ErrNotFound)
+	}
+	if err != nil {
+		return "", "", nil, fmt.Errorf("query attestation %s: %w", number, err)
+	}
+	return siren, bankCode, view, nil
+}
+
 // Limits of ListAttestations.
 const (
 	DefaultListLimit = 100

@@ -20,6 +20,9 @@ import (
 // ReadModels is what the queries read.
 type ReadModels interface {
 	handlers.Lookup
+	// AttestationJSON returns an attestation's stored view (JSON) and
+	// owners, without decoding it.
+	AttestationJSON(ctx context.Context, number string) (siren, bankCode string, view []byte, err error)
 	ListAttestations(ctx context.Context, f projections.AttestationFilter) (projections.AttestationPage, error)
 	Company(ctx context.Context, siren string) (projections.CompanyView, error)
 	BankHasRequestFor(ctx context.Context, bank, siren string) (bool, error)
@@ -98,14 +101,16 @@ func (s *Server) getAttestation(w http.ResponseWriter, r *http.Request) error {
 	if asOf := r.URL.Query().Get("asOf"); asOf != "" {
 		return s.getAttestationAsOf(w, r, n, asOf)
 	}
-	v, err := s.cfg.ReadModels.Attestation(r.Context(), n.String())
+	siren, bank, view, err := s.cfg.ReadModels.AttestationJSON(r.Context(), n.String())
 	if err != nil {
 		return err
 	}
-	if !owns(r.Context(), v.SIREN, v.BankCode) {
+	if !owns(r.Context(), siren, bank) {
 		return domain.ErrNotFound
 	}
-	writeJSON(w, http.StatusOK, v)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(append(view, '\n'))
 	return nil
 }
 
