@@ -53,6 +53,12 @@ type Config struct {
 	// HeadInterval is optional: how often the running projector reads the
 	// store's head to refresh the lag gauges (default 1 s).
 	HeadInterval time.Duration
+	// LiveBatchDelay is optional: once caught up, how long the projector
+	// gathers events after the first of a batch before applying them in
+	// one transaction (default 5 ms; negative for none). It bounds the
+	// added projection lag; under load it turns a transaction per event
+	// into one per batch.
+	LiveBatchDelay time.Duration
 	// CacheRows is optional: how many rows each projector keeps in memory
 	// across batches (default 200,000), which spares most reads of a
 	// rebuild or a catch-up; the cache is dropped whole when it outgrows
@@ -93,6 +99,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.HeadInterval == 0 {
 		c.HeadInterval = time.Second
+	}
+	switch {
+	case c.LiveBatchDelay == 0:
+		c.LiveBatchDelay = 5 * time.Millisecond
+	case c.LiveBatchDelay < 0:
+		c.LiveBatchDelay = 0
 	}
 	if c.CacheRows == 0 {
 		c.CacheRows = 200_000

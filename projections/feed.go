@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/attestation-ledger/attestation-ledger/eventstore"
 )
@@ -21,13 +22,16 @@ type feed struct {
 	// batches are filled (the events are known to be there); after it,
 	// a batch is what has arrived, so that new events wait for nothing.
 	catchUpTo uint64
+	// gather is how long a live batch waits for more events after its
+	// first: a transaction per handful of events instead of per event.
+	gather time.Duration
 
 	mu  sync.Mutex
 	err error // why ch was closed
 }
 
 // startFeed subscribes to the log from position from.
-func startFeed(ctx context.Context, store eventstore.Store, from uint64, buffer int) (*feed, error) {
+func startFeed(ctx context.Context, store eventstore.Store, from uint64, buffer int, gather time.Duration) (*feed, error) {
 	from = max(from, 1)
 	head, err := store.Head(ctx)
 	if err != nil {
@@ -39,7 +43,7 @@ func startFeed(ctx context.Context, store eventstore.Store, from uint64, buffer 
 		cancel()
 		return nil, fmt.Errorf("subscribe to the log from %d: %w", from, err)
 	}
-	f := &feed{ch: make(chan Item, buffer), cancel: cancel, done: make(chan struct{}), catchUpTo: head}
+	f := &feed{ch: make(chan Item, buffer), cancel: cancel, done: make(chan struct{}), catchUpTo: head, gather: gather}
 	go f.run(ctx, sub, from)
 	return f, nil
 }
@@ -105,7 +109,7 @@ func (f *feed) next(ctx context.Context, max int) ([]Item, error) {
 		default:
 		}
 		if items[len(items)-1].Envelope.Position >= f.catchUpTo {
-			return items, nil
+			return f.gatherLive(ctx, items, max)
 		}
 		select {
 		case it, ok := <-f.ch:
@@ -113,6 +117,30 @@ func (f *feed) next(ctx context.Context, max int) ([]Item, error) {
 				return items, nil
 			}
 			items = append(items, it)
+		case <-ctx.Done():
+			return nil, fmt.Errorf("read the log: %w", ctx.Err())
+		}
+	}
+	return items, nil
+}
+
+// gatherLive adds to a live batch what arrives within the gather delay,
+// up to max events.
+func (f *feed) gatherLive(ctx context.Context, items []Item, max int) ([]Item, error) {
+	if f.gather <= 0 {
+		return items, nil
+	}
+	t := time.NewTimer(f.gather)
+	defer t.Stop()
+	for len(items) < max {
+		select {
+		case it, ok := <-f.ch:
+			if !ok {
+				return items, nil
+			}
+			items = append(items, it)
+		case <-t.C:
+			return items, nil
 		case <-ctx.Done():
 			return nil, fmt.Errorf("read the log: %w", ctx.Err())
 		}

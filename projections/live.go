@@ -123,6 +123,7 @@ func (r *ReadModels) runRouter(ctx context.Context, ctl *runControl) error {
 		BufferSize:         r.cfg.BufferSize,
 		RedeliveryDelay:    r.cfg.RetryInitialInterval,
 		MaxRedeliveryDelay: r.cfg.RetryMaxInterval,
+		LiveBatchDelay:     r.cfg.LiveBatchDelay,
 		Logger:             r.cfg.Logger,
 	})
 	if err != nil {

@@ -59,6 +59,9 @@ type SubscriberConfig struct {
 	RedeliveryDelay time.Duration
 	// MaxRedeliveryDelay is optional (default 5 s).
 	MaxRedeliveryDelay time.Duration
+	// LiveBatchDelay is optional: once caught up, how long a batch waits
+	// for more events after its first (0, the default: none).
+	LiveBatchDelay time.Duration
 	// Logger is optional; slog.Default() when nil.
 	Logger *slog.Logger
 }
@@ -146,7 +149,7 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	if err != nil {
 		return nil, fmt.Errorf("subscribe to %s: start position: %w", topic, err)
 	}
-	f, err := startFeed(ctx, s.cfg.Store, from, s.cfg.BufferSize)
+	f, err := startFeed(ctx, s.cfg.Store, from, s.cfg.BufferSize, s.cfg.LiveBatchDelay)
 	if err != nil {
 		return nil, fmt.Errorf("subscribe to %s: %w", topic, err)
 	}
