@@ -14,8 +14,11 @@ import (
 const (
 	// DefaultOrigin is the checkpoint origin used when Config.Origin is empty.
 	DefaultOrigin = "attestation-ledger"
-	// DefaultCheckpointInterval is the least time between two checkpoints.
-	DefaultCheckpointInterval = time.Second
+	// DefaultCheckpointInterval is the least time between two checkpoints:
+	// while the log grows, checkpoints come less than a second apart, with
+	// the last 100 ms left for committing and signing, so an event waits at
+	// most about a second for a checkpoint that covers it.
+	DefaultCheckpointInterval = 900 * time.Millisecond
 	// DefaultBatchSize is the most leaves Run commits at once.
 	DefaultBatchSize = 4096
 	// DefaultCommitDelay is how long Run gathers events before a commit.
