@@ -42,6 +42,9 @@ type Config struct {
 	// Origin is optional: the origin of the signed checkpoints (default
 	// integrity.DefaultOrigin).
 	Origin string
+	// JWKS is optional: also accept tokens of an external OIDC issuer,
+	// verified with the keys of its JWK Set.
+	JWKS *auth.JWKSConfig
 	// AuditInterval is optional: how often the service re-verifies its log
 	// against its latest checkpoint (default 10 minutes; the first audit
 	// runs one interval after start).
@@ -104,8 +107,11 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 	}
 	a := &App{cfg: cfg, log: cfg.Logger, Registry: prometheus.NewRegistry(), errs: make(chan error, 4)}
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.cancel = cancel
 	defer func() {
 		if err != nil {
+			cancel()
 			a.closeResources()
 		}
 	}()
@@ -141,8 +147,17 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	var verifier auth.Verifier = a.Signer
+	if cfg.JWKS != nil {
+		// The key set is refreshed until the service stops.
+		jwks, err := auth.NewJWKSVerifier(runCtx, *cfg.JWKS)
+		if err != nil {
+			return nil, err
+		}
+		verifier = auth.NewChain(a.Signer, jwks)
+	}
 	hc := httpapi.Config{
-		Commands: cmds, Store: a.Store, ReadModels: a.ReadModels, Signer: a.Signer, Ledger: a.Ledger,
+		Commands: cmds, Store: a.Store, ReadModels: a.ReadModels, Signer: a.Signer, Verifier: verifier, Ledger: a.Ledger,
 		Registry: a.Registry, Ready: a.ready, Logger: cfg.Logger.With("component", "http"),
 	}
 	if cfg.HTTP != nil {
@@ -152,8 +167,6 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	a.cancel = cancel
 	a.background(runCtx, "projections", func(ctx context.Context) error { return a.ReadModels.Run(ctx) })
 	a.background(runCtx, "verifiable log", func(ctx context.Context) error { return a.Ledger.Run(ctx, a.Store) })
 	a.background(runCtx, "self-audit", a.auditLoop)

@@ -2,6 +2,9 @@ package app_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -11,9 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/MicahParks/jwkset"
 	"github.com/attestation-ledger/attestation-ledger/app"
 	"github.com/attestation-ledger/attestation-ledger/auth"
 	"github.com/attestation-ledger/attestation-ledger/domain"
+	"github.com/golang-jwt/jwt/v5"
 )
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -94,4 +99,50 @@ func grep(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// With an external issuer configured, its tokens are accepted beside the
+// server's own, and tokens of any other issuer are not.
+func TestExternalIssuerTokens(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwk, err := jwkset.NewJWKFromKey(key.Public(), jwkset.JWKOptions{Metadata: jwkset.JWKMetadataOptions{KID: "k1", ALG: jwkset.AlgES256, USE: jwkset.UseSig}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, _ := json.Marshal(map[string]any{"keys": []any{jwk.Marshal()}})
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(set) }))
+	defer idp.Close()
+	a, err := app.Start(t.Context(), app.Config{DataDir: t.TempDir(), Logger: quiet(),
+		JWKS: &auth.JWKSConfig{URL: idp.URL, Issuer: "https://idp.example", Audience: "ledger"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	hs := httptest.NewServer(a.Handler)
+	defer hs.Close()
+	external := func(iss string) string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{"iss": iss, "aud": "ledger", "sub": "alice", "role": "auditor", "exp": time.Now().Add(time.Hour).Unix()})
+		tok.Header["kid"] = "k1"
+		s, err := tok.SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	own, _ := a.Signer.Issue(auth.Principal{Role: domain.RoleAuditor, Subject: "bob"}, time.Hour)
+	for tok, want := range map[string]int{external("https://idp.example"): 200, own: 200, external("https://other.example"): 401} {
+		req, _ := http.NewRequest("GET", hs.URL+"/v1/events", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("status %d, want %d", resp.StatusCode, want)
+		}
+	}
 }

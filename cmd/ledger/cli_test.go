@@ -105,7 +105,8 @@ func TestServeDemoRebuildExportVerify(t *testing.T) {
 	go func() {
 		cmd := &cobra.Command{Use: "serve"}
 		cmd.Flags().String("config", "", "")
-		addSettingFlags(cmd, "data-dir", "http-addr", "nats-url", "nats-creds", "nats-listen", "origin", "log-level")
+		addSettingFlags(cmd, "data-dir", "http-addr", "nats-url", "nats-creds", "nats-listen", "origin",
+			"jwks-url", "jwt-issuer", "jwt-audience", "log-level")
 		_ = cmd.ParseFlags([]string{"--data-dir", dir, "--http-addr", "127.0.0.1:0", "--log-level", "warn"})
 		v, err := loadConfig(cmd)
 		if err != nil {

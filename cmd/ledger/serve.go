@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/attestation-ledger/attestation-ledger/app"
+	"github.com/attestation-ledger/attestation-ledger/auth"
 )
 
 func newServeCommand() *cobra.Command {
@@ -34,16 +35,21 @@ func newServeCommand() *cobra.Command {
 			return serve(ctx, v, nil)
 		},
 	}
-	addSettingFlags(cmd, "data-dir", "http-addr", "nats-url", "nats-creds", "nats-listen", "origin", "log-level")
+	addSettingFlags(cmd, "data-dir", "http-addr", "nats-url", "nats-creds", "nats-listen", "origin",
+		"jwks-url", "jwt-issuer", "jwt-audience", "log-level")
 	return cmd
 }
 
 // appConfig is the service's configuration from viper.
 func appConfig(v *viper.Viper, log *slog.Logger) app.Config {
-	return app.Config{
+	cfg := app.Config{
 		DataDir: v.GetString("data-dir"), NATSURL: v.GetString("nats-url"), NATSCredentials: v.GetString("nats-creds"),
 		NATSListen: v.GetString("nats-listen"), Origin: v.GetString("origin"), Logger: log,
 	}
+	if u := v.GetString("jwks-url"); u != "" {
+		cfg.JWKS = &auth.JWKSConfig{URL: u, Issuer: v.GetString("jwt-issuer"), Audience: v.GetString("jwt-audience")}
+	}
+	return cfg
 }
 
 // serve runs the service until ctx is done. When ready is not nil it

@@ -123,7 +123,7 @@ func (s *Server) authed(roles []domain.Role, h func(http.ResponseWriter, *http.R
 			writeError(w, r, auth.ErrUnauthenticated)
 			return
 		}
-		p, err := s.cfg.Signer.Verify(strings.TrimSpace(token))
+		p, err := s.cfg.Verifier.Verify(strings.TrimSpace(token))
 		if err != nil {
 			s.authFailures.WithLabelValues("invalid").Inc()
 			slog.WarnContext(r.Context(), "authentication failed", "path", r.URL.Path, "request_id", requestIDOf(r.Context()), "remote", r.RemoteAddr, "err", err)

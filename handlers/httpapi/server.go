@@ -30,8 +30,11 @@ type Config struct {
 	Store eventstore.Store
 	// ReadModels is required.
 	ReadModels ReadModels
-	// Signer is required: verifies bearer tokens.
+	// Signer is required: verifies bearer tokens signed by the server's key.
 	Signer *auth.Signer
+	// Verifier is optional: verifies bearer tokens when more than the
+	// server's own are accepted (an external OIDC issuer); Signer when nil.
+	Verifier auth.Verifier
 	// Ledger is required: the verifiable log (checkpoints and proofs).
 	Ledger *integrity.Log
 	// Registry is required: the metrics registry served at /metrics.
@@ -56,6 +59,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Verifier == nil && c.Signer != nil {
+		c.Verifier = c.Signer
 	}
 }
 
