@@ -20,8 +20,15 @@ func BenchmarkPostgresTable(b *testing.B) {
 	if dsn == "" {
 		b.Skip("LEDGER_BENCH_PG_DSN is not set")
 	}
-	for _, writers := range []int{1, 8, 64} {
-		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+	type run struct {
+		name           string
+		writers, perTx int
+	}
+	// One row per transaction, and a loan request's three events in one
+	// transaction (as the store appends them atomically).
+	for _, r := range []run{{"writers=1", 1, 1}, {"writers=8", 8, 1}, {"writers=64", 64, 1}, {"3-events/writers=64", 64, 3}} {
+		b.Run(r.name, func(b *testing.B) {
+			writers := r.writers
 			ctx := context.Background()
 			cfg, err := pgxpool.ParseConfig(dsn)
 			if err != nil {
@@ -46,15 +53,34 @@ func BenchmarkPostgresTable(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer func() { _, _ = pool.Exec(context.Background(), `DROP TABLE `+table) }()
+			insert := `INSERT INTO ` + table + ` (stream, version, id, type, occurred_at, data) VALUES ($1, $2, $3, $4, $5, $6)`
 			versions := make([]int64, writers)
 			runWriters(b, writers, func(w, _ int) (int, error) {
-				e := benchEvent()
-				_, err := pool.Exec(ctx, `INSERT INTO `+table+` (stream, version, id, type, occurred_at, data) VALUES ($1, $2, $3, $4, $5, $6)`,
-					fmt.Sprintf("company-%d", w), versions[w]+1, e.ID, e.Type, e.OccurredAt, []byte(e.Data))
-				if err == nil {
-					versions[w]++
+				stream := fmt.Sprintf("company-%d", w)
+				if r.perTx == 1 {
+					e := benchEvent()
+					_, err := pool.Exec(ctx, insert, stream, versions[w]+1, e.ID, e.Type, e.OccurredAt, []byte(e.Data))
+					if err == nil {
+						versions[w]++
+					}
+					return 1, err
 				}
-				return 1, err
+				tx, err := pool.Begin(ctx)
+				if err != nil {
+					return 0, err
+				}
+				defer func() { _ = tx.Rollback(ctx) }()
+				for k := range r.perTx {
+					e := benchEvent()
+					if _, err := tx.Exec(ctx, insert, stream, versions[w]+int64(k)+1, e.ID, e.Type, e.OccurredAt, []byte(e.Data)); err != nil {
+						return 0, err
+					}
+				}
+				if err := tx.Commit(ctx); err != nil {
+					return 0, err
+				}
+				versions[w] += int64(r.perTx)
+				return r.perTx, nil
 			})
 		})
 	}
