@@ -166,4 +166,9 @@ func TestServeDemoRebuildExportVerify(t *testing.T) {
 	if err := <-served; err != nil {
 		t.Fatalf("serve stopped with %v", err)
 	}
+	// With the service stopped, the read models are rebuilt offline.
+	out, err = run(t, "projections", "rebuild", "--offline", "--data-dir", dir)
+	if err != nil || !strings.Contains(out, "rebuilt read models") || !strings.Contains(out, " 0 dead letters") {
+		t.Fatalf("offline rebuild: %v\n%s", err, out)
+	}
 }

@@ -2,16 +2,22 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/attestation-ledger/attestation-ledger/domain"
+	"github.com/attestation-ledger/attestation-ledger/eventstore/jetstream"
+	"github.com/attestation-ledger/attestation-ledger/projections"
 )
 
 func newProjectionsCommand() *cobra.Command {
@@ -25,12 +31,15 @@ func newProjectionsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			defer stop()
+			if v.GetBool("offline") {
+				return rebuildOffline(ctx, cmd, v.GetString("data-dir"))
+			}
 			c, err := newAPIClient(v, domain.RoleAdmin, "ledger-cli")
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
-			defer stop()
 			resp, err := c.do(ctx, http.MethodPost, "/v1/admin/projections/rebuild", nil)
 			if err != nil {
 				return err
@@ -79,6 +88,35 @@ func newProjectionsCommand() *cobra.Command {
 		},
 	}
 	addClientFlags(rebuild)
+	rebuild.Flags().Bool("offline", false, "rebuild in the data dir while the service is stopped, instead of asking the running server")
 	p.AddCommand(rebuild)
 	return p
+}
+
+// rebuildOffline rebuilds the read models of a stopped service straight
+// from the data dir's embedded event store.
+func rebuildOffline(ctx context.Context, cmd *cobra.Command, dataDir string) error {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	store, err := jetstream.Open(ctx, jetstream.Config{DataDir: filepath.Join(dataDir, "jetstream"), Logger: quiet})
+	if err != nil {
+		return fmt.Errorf("open the event store (is the service still running?): %w", err)
+	}
+	defer store.Close()
+	rm, err := projections.Open(ctx, projections.Config{Dir: filepath.Join(dataDir, "readmodels"), Store: store, Logger: quiet})
+	if err != nil {
+		return err
+	}
+	defer rm.Close()
+	bar := newProgress(-1, "rebuilding read models")
+	res, err := rm.Rebuild(ctx, func(done, total uint64) {
+		bar.ChangeMax64(int64(total))
+		_ = bar.Set64(int64(done))
+	})
+	_ = bar.Finish()
+	if err != nil {
+		return fmt.Errorf("rebuild failed: %w", err)
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "rebuilt read models: %d events in %.2fs (%.0f events/s), up to position %d, %d dead letters\n",
+		res.Events, res.Duration.Seconds(), float64(res.Events)/max(res.Duration.Seconds(), 1e-9), res.Position, res.DeadLetters)
+	return nil
 }
