@@ -58,8 +58,7 @@ type Outcome struct {
 	// Replayed is true when an idempotent retry found the command already
 	// done.
 	Replayed bool
-	// First is the command's first event, and FirstEvent its decoded form.
-	First      eventstore.Envelope
+	// FirstEvent is the command's first event.
 	FirstEvent domain.Event
 }
 
@@ -162,7 +161,7 @@ func (h *Commands) execute(ctx context.Context, siren domain.SIREN, meta Meta, d
 				n++
 			}
 			h.cache.put(stream, l)
-			return Outcome{Events: l.envelopes[:n], Decoded: l.events[:n], Position: pos, Replayed: true, First: first, FirstEvent: l.events[firstAt]}, nil
+			return Outcome{Events: l.envelopes[:n], Decoded: l.events[:n], Position: pos, Replayed: true, FirstEvent: l.events[firstAt]}, nil
 		}
 		now := h.now().UTC()
 		events, err := decide(l, now)
@@ -227,7 +226,7 @@ func (h *Commands) execute(ctx context.Context, siren domain.SIREN, meta Meta, d
 		} else {
 			h.cache.put(stream, l)
 		}
-		return Outcome{First: res.Events[0], FirstEvent: events[0], Events: envs, Decoded: decoded, Position: res.Position}, nil
+		return Outcome{FirstEvent: events[0], Events: envs, Decoded: decoded, Position: res.Position}, nil
 	}
 }
 
