@@ -143,7 +143,11 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	cmds, err := handlers.NewCommands(handlers.Config{Store: a.Store, Lookup: a.ReadModels, Registerer: a.Registry})
+	keys, err := a.Store.IdempotencyKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cmds, err := handlers.NewCommands(handlers.Config{Store: a.Store, Lookup: a.ReadModels, Keys: keys, Registerer: a.Registry})
 	if err != nil {
 		return nil, err
 	}

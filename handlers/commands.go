@@ -17,6 +17,9 @@ type Config struct {
 	Store eventstore.Store
 	// Lookup is required: finds the company of a request or attestation.
 	Lookup Lookup
+	// Keys is required: the durable register of idempotency keys, so that
+	// a key reused for another company's command is refused too.
+	Keys Keys
 	// Now is optional: the clock (time.Now by default).
 	Now func() time.Time
 	// Entropy is optional: the source of attestation numbers
@@ -58,6 +61,9 @@ func (c Config) Validate() error {
 	if c.Lookup == nil {
 		errs = append(errs, errors.New("handlers: Lookup is required"))
 	}
+	if c.Keys == nil {
+		errs = append(errs, errors.New("handlers: Keys is required"))
+	}
 	if c.MaxConflictRetries < 0 {
 		errs = append(errs, errors.New("handlers: MaxConflictRetries must not be negative"))
 	}
@@ -69,6 +75,7 @@ type Commands struct {
 	cfg     Config
 	store   eventstore.Store
 	lookup  Lookup
+	keys    Keys
 	now     func() time.Time
 	locks   locks
 	cache   *aggregates
@@ -85,5 +92,5 @@ func NewCommands(cfg Config) (*Commands, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Commands{cfg: cfg, store: cfg.Store, lookup: cfg.Lookup, now: cfg.Now, metrics: m, cache: newAggregates(cfg.CachedCompanies)}, nil
+	return &Commands{cfg: cfg, store: cfg.Store, lookup: cfg.Lookup, keys: cfg.Keys, now: cfg.Now, metrics: m, cache: newAggregates(cfg.CachedCompanies)}, nil
 }

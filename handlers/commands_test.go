@@ -36,8 +36,12 @@ func newFixture(t *testing.T) fixture {
 	done := make(chan struct{})
 	go func() { _ = rm.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done; rm.Close(); store.Close() })
+	keys, err := store.IdempotencyKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	mk := func() *handlers.Commands {
-		c, err := handlers.NewCommands(handlers.Config{Store: store, Lookup: rm})
+		c, err := handlers.NewCommands(handlers.Config{Store: store, Lookup: rm, Keys: keys})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -167,5 +171,91 @@ func TestGrantThroughTheOtherInstance(t *testing.T) {
 	}
 	if _, err := f.a.CancelAttestation(ctx, bankMeta("30003"), handlers.CancelAttestation{Number: n}); !errors.Is(err, domain.ErrNotFound) {
 		t.Fatalf("another bank's cancel: %v", err)
+	}
+}
+
+// An idempotency key reused for another company's request is refused,
+// even through another instance and even when both race: exactly one of
+// the two requests is recorded, and a retry of the winner replays it.
+func TestIdempotencyKeyReusedForAnotherCompany(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	keyed := func(hash string) handlers.Meta {
+		m := bankMeta("30004")
+		m.IdempotencyKey, m.RequestHash = "key-1", hash
+		return m
+	}
+	type result struct {
+		siren string
+		err   error
+	}
+	results := make(chan result, 2)
+	for i, siren := range []string{"732829320", "552100554"} {
+		h := []*handlers.Commands{f.a, f.b}[i]
+		go func() {
+			_, err := h.SubmitLoanRequest(ctx, keyed("hash-"+siren), submission(t, siren, "30004", 1_000_000))
+			results <- result{siren, err}
+		}()
+	}
+	var winner string
+	for range 2 {
+		r := <-results
+		switch {
+		case r.err == nil:
+			if winner != "" {
+				t.Fatalf("both requests recorded with one key (%s and %s)", winner, r.siren)
+			}
+			winner = r.siren
+		case errors.Is(r.err, handlers.ErrIdempotencyMismatch):
+		default:
+			t.Fatalf("%s: %v", r.siren, r.err)
+		}
+	}
+	if winner == "" {
+		t.Fatal("neither request was recorded")
+	}
+	for _, siren := range []string{"732829320", "552100554"} {
+		envs, err := f.store.ReadStream(ctx, "company-"+siren, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]int{true: 3, false: 0}[siren == winner]; len(envs) != want {
+			t.Fatalf("%s has %d events, want %d", siren, len(envs), want)
+		}
+	}
+	head, _ := f.store.Head(ctx)
+	v, err := f.b.SubmitLoanRequest(ctx, keyed("hash-"+winner), submission(t, winner, "30004", 1_000_000))
+	if err != nil || v.Status != "attested" {
+		t.Fatalf("retry of the winner: %+v %v", v, err)
+	}
+	if after, _ := f.store.Head(ctx); after != head {
+		t.Fatalf("the retry appended: head %d → %d", head, after)
+	}
+	// The same key from another bank is another key.
+	other := bankMeta("30003")
+	other.IdempotencyKey, other.RequestHash = "key-1", "hash-x"
+	if _, err := f.a.SubmitLoanRequest(ctx, other, submission(t, "403052111", "30003", 1_000_000)); err != nil {
+		t.Fatalf("another bank's key-1: %v", err)
+	}
+}
+
+// A command refused by the rules does not use up its key: the corrected
+// request with the same key goes through.
+func TestRefusedCommandLeavesItsKeyFree(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	v, err := f.a.SubmitLoanRequest(ctx, bankMeta("30004"), submission(t, "732829320", "30004", 1_000_000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := domain.ParseAttestationNumber(v.Attestation.Number)
+	m := bankMeta("30004")
+	m.IdempotencyKey, m.RequestHash = "grant-1", "too-much"
+	if _, err := f.a.GrantLoan(ctx, m, handlers.GrantLoan{Number: n, Amount: 2_000_000, GrantedOn: domain.MustDate("2020-05-05"), DurationMonths: 24}); err == nil {
+		t.Fatal("a grant above the attested amount was accepted")
+	}
+	m.RequestHash = "right"
+	if g, err := f.a.GrantLoan(ctx, m, handlers.GrantLoan{Number: n, Amount: 1_000_000, GrantedOn: domain.MustDate("2020-05-05"), DurationMonths: 24}); err != nil || g.Status != "loan_granted" {
+		t.Fatalf("corrected grant: %+v %v", g, err)
 	}
 }

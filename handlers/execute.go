@@ -34,6 +34,25 @@ type Meta struct {
 // ErrIdempotencyMismatch: an idempotency key was reused with another input.
 var ErrIdempotencyMismatch = errors.New("idempotency key already used with a different request")
 
+// Keys is the durable register of idempotency keys. A retry is recognised
+// from the company's own stream (its events' ids derive from the key), but
+// a key reused for another company's command lands in another stream: the
+// register, shared by every process, catches that.
+type Keys interface {
+	// Claim records fingerprint for key unless the key is known, and
+	// returns the fingerprint the key was first claimed with. Concurrent
+	// claims of one key: exactly one fingerprint wins. key is made of
+	// letters, digits and "-/_=.".
+	Claim(ctx context.Context, key, fingerprint string) (first string, err error)
+}
+
+// keyID is the register's key for an idempotency key: keys are scoped to
+// their caller, and hashed to fit the register's alphabet.
+func keyID(meta Meta) string {
+	sum := sha256.Sum256([]byte(string(meta.Actor.Role) + "\x00" + meta.Actor.ID + "\x00" + meta.IdempotencyKey))
+	return hex.EncodeToString(sum[:])
+}
+
 // causationID identifies the command that caused events: with an
 // idempotency key, a digest of the key and the input, so that a retry can
 // be told from a reuse; otherwise a fresh id.
@@ -131,6 +150,7 @@ func (h *Commands) execute(ctx context.Context, siren domain.SIREN, meta Meta, d
 	defer h.locks.lock(stream)()
 	var firstID string
 	var now0 time.Time // causationID ignores the time when there is a key
+	claimed := false
 	if meta.IdempotencyKey != "" {
 		firstID = eventIDs(meta, stream, 1, time.Time{})[0]
 	}
@@ -172,6 +192,18 @@ func (h *Commands) execute(ctx context.Context, siren domain.SIREN, meta Meta, d
 				continue
 			}
 			return Outcome{}, err
+		}
+		if meta.IdempotencyKey != "" && !claimed {
+			// Claimed only once the command is about to append: a refused
+			// command leaves its key free for a corrected request.
+			first, err := h.keys.Claim(ctx, keyID(meta), meta.RequestHash)
+			if err != nil {
+				return Outcome{}, err
+			}
+			if first != meta.RequestHash {
+				return Outcome{}, ErrIdempotencyMismatch
+			}
+			claimed = true
 		}
 		ids := eventIDs(meta, stream, len(events), now)
 		cause := causationID(meta, now)

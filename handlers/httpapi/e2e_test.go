@@ -286,6 +286,15 @@ func TestIdempotencyKey(t *testing.T) {
 	if r := s.do("POST", "/v1/loan-requests", bank, other, "Idempotency-Key", "k-1"); r.status != 409 {
 		t.Fatalf("key reused with another body: %d %s", r.status, r.body)
 	}
+	// Reused for another company: its stream knows nothing of the key,
+	// the register of keys does.
+	head = s.head()
+	if r := s.do("POST", "/v1/loan-requests", bank, loanRequest(siren2, bnp, 1000000, "2020-05-04"), "Idempotency-Key", "k-1"); r.status != 409 {
+		t.Fatalf("key reused for another company: %d %s", r.status, r.body)
+	}
+	if s.head() != head {
+		t.Fatal("the reused key appended events")
+	}
 	// The same key from another caller is another key.
 	if r := s.do("POST", "/v1/loan-requests", s.token(domain.RoleCompany, siren), body, "Idempotency-Key", "k-1"); r.status != 201 {
 		t.Fatalf("same key, other caller: %d %s", r.status, r.body)
