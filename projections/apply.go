@@ -126,7 +126,7 @@ func newApplier(g *generation, cacheRows int) *applier {
 	empty := func(name string) bool { return g.checkpoint(name) == 0 }
 	return &applier{gen: g, projectors: []projector{
 		newLoanRequestProjector(st, empty(ProjectorLoanRequests), cacheRows),
-		newAttestationProjector(st, empty(ProjectorAttestations), cacheRows),
+		newAttestationProjector(st, empty(ProjectorAttestations), cacheRows, g.attestations),
 		newCompanyProjector(st, empty(ProjectorCompanies), cacheRows),
 		newReportProjector(st, empty(ProjectorReports), cacheRows),
 	}}

@@ -64,6 +64,9 @@ type Config struct {
 	// rebuild or a catch-up; the cache is dropped whole when it outgrows
 	// this.
 	CacheRows int
+	// CachedAttestations is optional: how many attestations lookups keep
+	// in memory, in front of SQLite (default 50,000; -1 for none).
+	CachedAttestations int
 	// ReadyMaxLag is optional: Ready fails while a projector is more than
 	// this many events behind the store's head (default 10,000).
 	ReadyMaxLag uint64
@@ -75,6 +78,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxBatch == 0 {
 		c.MaxBatch = 2048
+	}
+	if c.CachedAttestations == 0 {
+		c.CachedAttestations = 50_000
 	}
 	if c.BufferSize == 0 {
 		c.BufferSize = 4 * c.MaxBatch

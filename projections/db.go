@@ -77,6 +77,9 @@ type generation struct {
 	deadLetters map[string]int64
 
 	stmts statements
+
+	// attestations caches attestation lookups.
+	attestations *attestationCache
 }
 
 // dsn returns the data source name of a read-model file for modernc's
@@ -105,7 +108,7 @@ func dsn(path string, cfg Config, readOnly bool) string {
 // checkpoints.
 func openGeneration(ctx context.Context, cfg Config, name string) (_ *generation, err error) {
 	path := filepath.Join(cfg.Dir, name)
-	g := &generation{name: name, path: path}
+	g := &generation{name: name, path: path, attestations: newAttestationCache(cfg.CachedAttestations)}
 	defer func() {
 		if err != nil {
 			g.closeDBs()

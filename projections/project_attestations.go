@@ -23,12 +23,16 @@ type attestationRow struct {
 
 // attestationProjector maintains attestations with AttestationView.Apply.
 type attestationProjector struct {
-	st   *statements
-	rows rows[attestationRow]
+	st    *statements
+	rows  rows[attestationRow]
+	cache *attestationCache
+	// changed lists the numbers of the batch's staged rows, for cache
+	// invalidation once committed.
+	changed []string
 }
 
-func newAttestationProjector(st *statements, complete bool, limit int) *attestationProjector {
-	return &attestationProjector{st: st, rows: newRows[attestationRow](complete, limit)}
+func newAttestationProjector(st *statements, complete bool, limit int, cache *attestationCache) *attestationProjector {
+	return &attestationProjector{st: st, rows: newRows[attestationRow](complete, limit), cache: cache}
 }
 
 func (p *attestationProjector) name() string { return ProjectorAttestations }
@@ -43,7 +47,15 @@ func (p *attestationProjector) handles(t string) bool {
 
 func (p *attestationProjector) reset() { p.rows.reset() }
 
-func (p *attestationProjector) commit() { p.rows.commit(func(r *attestationRow) { r.exists = true }) }
+func (p *attestationProjector) commit() {
+	p.changed = p.changed[:0]
+	_ = p.rows.each(func(number string, _ *attestationRow) error {
+		p.changed = append(p.changed, number)
+		return nil
+	})
+	p.rows.commit(func(r *attestationRow) { r.exists = true })
+	p.cache.invalidate(p.changed)
+}
 
 func (p *attestationProjector) apply(ctx context.Context, tx *sql.Tx, env eventstore.Envelope, e domain.Event) error {
 	var number string

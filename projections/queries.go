@@ -63,13 +63,19 @@ func (r *ReadModels) Attestation(ctx context.Context, number string) (Attestatio
 
 // AttestationJSON returns an attestation's view as stored, its JSON
 // encoding, with the SIREN and bank that own it: a lookup that needs no
-// decoding and re-encoding (the HTTP API's hot path).
+// decoding and re-encoding (the HTTP API's hot path), answered from
+// memory for attestations looked up recently. The returned view must not
+// be modified.
 func (r *ReadModels) AttestationJSON(ctx context.Context, number string) (siren, bankCode string, view []byte, err error) {
 	g, err := r.acquire()
 	if err != nil {
 		return "", "", nil, err
 	}
 	defer g.release()
+	if a, ok := g.attestations.get(number); ok {
+		return a.siren, a.bankCode, a.view, nil
+	}
+	epoch := g.attestations.start()
 	err = g.r.QueryRowContext(ctx, `SELECT siren, bank_code, view FROM attestations WHERE number = ?`, number).Scan(&siren, &bankCode, &view)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", "", nil, fmt.Errorf("attestation %s: %w", number, ErrNotFound)
@@ -77,6 +83,7 @@ func (r *ReadModels) AttestationJSON(ctx context.Context, number string) (siren,
 	if err != nil {
 		return "", "", nil, fmt.Errorf("query attestation %s: %w", number, err)
 	}
+	g.attestations.fill(epoch, number, cachedAttestation{siren: siren, bankCode: bankCode, view: slices.Clip(view)})
 	return siren, bankCode, view, nil
 }
 
