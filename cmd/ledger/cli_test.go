@@ -131,6 +131,18 @@ func TestServeDemoRebuildExportVerify(t *testing.T) {
 	if !strings.Contains(out, "requests by outcome: attested") || strings.Contains(out, "errors:") {
 		t.Fatalf("demo output:\n%s", out)
 	}
+	// The bench commands measure the running server from outside.
+	out, err = run(t, "bench", "requests", "--server", server, "--data-dir", dir, "--count", "200", "--clients", "8")
+	if err != nil || !strings.Contains(out, "loan requests: 200 in") || !strings.Contains(out, "projection lag after the last answer") || strings.Contains(out, "errors:") {
+		t.Fatalf("bench requests: %v\n%s", err, out)
+	}
+	out, err = run(t, "bench", "lookups", "--server", server, "--data-dir", dir, "--count", "300", "--clients", "4", "--rate", "2000")
+	if err != nil || !strings.Contains(out, "paced at 2000/s: 300 in") || !strings.Contains(out, "latency from when due: p50") || strings.Contains(out, "errors:") {
+		t.Fatalf("bench lookups: %v\n%s", err, out)
+	}
+	if _, err := run(t, "bench", "lookups", "--server", server, "--data-dir", dir, "--clients", "0"); err == nil || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("bench with no client: %v, want a one-line error", err)
+	}
 	if out, err := run(t, "projections", "rebuild", "--server", server, "--data-dir", dir); err != nil || !strings.Contains(out, "rebuilt read models") {
 		t.Fatalf("rebuild: %v\n%s", err, out)
 	}

@@ -16,7 +16,7 @@ func newRootCommand() *cobra.Command {
 	}
 	root.PersistentFlags().String("config", "", "configuration file (default: ./ledger.yaml if present)")
 	root.AddCommand(newServeCommand(), newTokenCommand(), newDemoCommand(), newProjectionsCommand(),
-		newExportCommand(), newVerifyCommand(), newVersionCommand())
+		newExportCommand(), newVerifyCommand(), newBenchCommand(), newVersionCommand())
 	return root
 }
 
