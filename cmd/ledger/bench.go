@@ -51,6 +51,7 @@ func newBenchRequestsCommand() *cobra.Command {
 			if seed == 0 {
 				seed = uint64(time.Now().UnixNano())
 			}
+			b.keys, _ = cmd.Flags().GetBool("idempotency-keys")
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
 			return b.requests(ctx, cmd.OutOrStdout(), count, clients, seed)
@@ -59,6 +60,7 @@ func newBenchRequestsCommand() *cobra.Command {
 	cmd.Flags().Int("count", 20000, "how many loan requests")
 	cmd.Flags().Int("clients", 64, "how many concurrent clients")
 	cmd.Flags().Uint64("seed", 0, "seed of the companies (default: the clock, so that each run asks for new companies)")
+	cmd.Flags().Bool("idempotency-keys", false, "send each request with an Idempotency-Key, as careful clients do")
 	addSettingFlags(cmd, "server", "data-dir")
 	return cmd
 }
@@ -102,6 +104,8 @@ type bencher struct {
 	client *http.Client
 	mu     sync.Mutex
 	tokens map[string]string
+	// keys: loan requests carry an Idempotency-Key.
+	keys bool
 }
 
 func newBencher(cmd *cobra.Command) (*bencher, error) {
@@ -134,8 +138,9 @@ func (b *bencher) token(role domain.Role, subject string) (string, error) {
 	return t, nil
 }
 
-// call sends one request and returns the status and body.
-func (b *bencher) call(ctx context.Context, method, path, token string, body []byte) (int, []byte, error) {
+// call sends one request and returns the status and body; headers are
+// name, value pairs.
+func (b *bencher) call(ctx context.Context, method, path, token string, body []byte, headers ...string) (int, []byte, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -147,6 +152,9 @@ func (b *bencher) call(ctx context.Context, method, path, token string, body []b
 	req.Header.Set("Authorization", "Bearer "+token)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
 	}
 	resp, err := b.client.Do(req)
 	if err != nil {
@@ -301,7 +309,11 @@ func (b *bencher) requests(ctx context.Context, w io.Writer, count, clients int,
 		token     string
 	}
 	res := load(ctx, count, clients, 0, func(ctx context.Context, i int) error {
-		status, body, err := b.call(ctx, http.MethodPost, "/v1/loan-requests", tokens[i], bodies[i])
+		var headers []string
+		if b.keys {
+			headers = []string{"Idempotency-Key", fmt.Sprintf("bench-%d-%d", seed, i)}
+		}
+		status, body, err := b.call(ctx, http.MethodPost, "/v1/loan-requests", tokens[i], bodies[i], headers...)
 		if err != nil {
 			return err
 		}

@@ -132,7 +132,7 @@ func TestServeDemoRebuildExportVerify(t *testing.T) {
 		t.Fatalf("demo output:\n%s", out)
 	}
 	// The bench commands measure the running server from outside.
-	out, err = run(t, "bench", "requests", "--server", server, "--data-dir", dir, "--count", "200", "--clients", "8")
+	out, err = run(t, "bench", "requests", "--server", server, "--data-dir", dir, "--count", "200", "--clients", "8", "--idempotency-keys")
 	if err != nil || !strings.Contains(out, "loan requests: 200 in") || !strings.Contains(out, "projection lag after the last answer") || strings.Contains(out, "errors:") {
 		t.Fatalf("bench requests: %v\n%s", err, out)
 	}
