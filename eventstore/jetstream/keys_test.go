@@ -66,3 +66,58 @@ func TestKeysClaim(t *testing.T) {
 		t.Fatal("a claim on a closed store succeeded")
 	}
 }
+
+// Many concurrent claims of distinct keys go to the server in batches; a
+// batch holding an already claimed key is refused as a whole and retried
+// claim by claim, so every claimant still gets the right answer.
+func TestKeysClaimBatches(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, t.TempDir())
+	keys, err := s.IdempotencyKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if _, err := keys.Claim(ctx, fmt.Sprintf("old-%d", i), "fp-old"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const claimants = 200
+	got := make([]string, claimants)
+	var wg sync.WaitGroup
+	for i := range claimants {
+		wg.Go(func() {
+			key, fp := fmt.Sprintf("new-%d", i), fmt.Sprintf("fp-%d", i)
+			if i%40 == 0 {
+				key = fmt.Sprintf("old-%d", i/40) // already claimed
+			}
+			first, err := keys.Claim(ctx, key, fp)
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = first
+		})
+	}
+	wg.Wait()
+	for i, g := range got {
+		want := fmt.Sprintf("fp-%d", i)
+		if i%40 == 0 {
+			want = "fp-old"
+		}
+		if g != want {
+			t.Fatalf("claimant %d got %q, want %q", i, g, want)
+		}
+	}
+	if st := keys.Stats(); st.Batches == 0 || st.Batched+st.Singles < claimants || st.Singles < 5 {
+		t.Fatalf("claims written %+v: want batches, and single claims for the refused ones", st)
+	}
+	// Every new key is durably claimed with its claimant's fingerprint.
+	for i := range claimants {
+		if i%40 == 0 {
+			continue
+		}
+		if first, err := keys.Claim(ctx, fmt.Sprintf("new-%d", i), "fp-late"); err != nil || first != fmt.Sprintf("fp-%d", i) {
+			t.Fatalf("new-%d: %q %v", i, first, err)
+		}
+	}
+}
