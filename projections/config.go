@@ -56,9 +56,15 @@ type Config struct {
 	// LiveBatchDelay is optional: once caught up, how long the projector
 	// gathers events after the first of a batch before applying them in
 	// one transaction (default 5 ms; negative for none). It bounds the
-	// added projection lag; under load it turns a transaction per event
-	// into one per batch.
+	// added projection lag of a quiet projector; under load it turns a
+	// transaction per event into one per batch.
 	LiveBatchDelay time.Duration
+	// LiveBatchMaxDelay is optional: how long that gathering may grow
+	// while events pour in, doubling while at least 16 events arrive
+	// during it and halving back when fewer than 4 do (default 50 ms;
+	// fewer, larger transactions let a loaded projector keep up and leave
+	// the service more CPU).
+	LiveBatchMaxDelay time.Duration
 	// CacheRows is optional: how many rows each projector keeps in memory
 	// across batches (default 200,000), which spares most reads of a
 	// rebuild or a catch-up; the cache is dropped whole when it outgrows
@@ -111,6 +117,12 @@ func (c *Config) setDefaults() {
 		c.LiveBatchDelay = 5 * time.Millisecond
 	case c.LiveBatchDelay < 0:
 		c.LiveBatchDelay = 0
+	}
+	switch {
+	case c.LiveBatchMaxDelay == 0:
+		c.LiveBatchMaxDelay = 50 * time.Millisecond
+	case c.LiveBatchMaxDelay < 0:
+		c.LiveBatchMaxDelay = 0
 	}
 	if c.CacheRows == 0 {
 		c.CacheRows = 200_000

@@ -23,15 +23,26 @@ type feed struct {
 	// a batch is what has arrived, so that new events wait for nothing.
 	catchUpTo uint64
 	// gather is how long a live batch waits for more events after its
-	// first: a transaction per handful of events instead of per event.
-	gather time.Duration
+	// first: a transaction per handful of events instead of per event. It
+	// adapts between gatherMin and gatherMax: it doubles while events pour
+	// in (so that a loaded projector commits less often and keeps up) and
+	// halves as they thin out (so that a quiet one adds little lag).
+	gather, gatherMin, gatherMax time.Duration
 
 	mu  sync.Mutex
 	err error // why ch was closed
 }
 
-// startFeed subscribes to the log from position from.
-func startFeed(ctx context.Context, store eventstore.Store, from uint64, buffer int, gather time.Duration) (*feed, error) {
+// Thresholds of the adaptive gather delay: the events that arrive while a
+// live batch waits.
+const (
+	gatherGrowAt   = 16 // at least this many: wait twice as long next time
+	gatherShrinkAt = 4  // fewer: wait half as long
+)
+
+// startFeed subscribes to the log from position from. Live batches wait
+// from gatherMin to gatherMax for more events (0: not at all).
+func startFeed(ctx context.Context, store eventstore.Store, from uint64, buffer int, gatherMin, gatherMax time.Duration) (*feed, error) {
 	from = max(from, 1)
 	head, err := store.Head(ctx)
 	if err != nil {
@@ -43,7 +54,8 @@ func startFeed(ctx context.Context, store eventstore.Store, from uint64, buffer 
 		cancel()
 		return nil, fmt.Errorf("subscribe to the log from %d: %w", from, err)
 	}
-	f := &feed{ch: make(chan Item, buffer), cancel: cancel, done: make(chan struct{}), catchUpTo: head, gather: gather}
+	f := &feed{ch: make(chan Item, buffer), cancel: cancel, done: make(chan struct{}), catchUpTo: head,
+		gather: gatherMin, gatherMin: gatherMin, gatherMax: max(gatherMin, gatherMax)}
 	go f.run(ctx, sub, from)
 	return f, nil
 }
@@ -125,13 +137,15 @@ func (f *feed) next(ctx context.Context, max int) ([]Item, error) {
 }
 
 // gatherLive adds to a live batch what arrives within the gather delay,
-// up to max events.
+// up to max events, and adapts the delay to how many arrived.
 func (f *feed) gatherLive(ctx context.Context, items []Item, max int) ([]Item, error) {
 	if f.gather <= 0 {
 		return items, nil
 	}
+	before := len(items)
 	t := time.NewTimer(f.gather)
 	defer t.Stop()
+	defer func() { f.adapt(len(items) - before) }()
 	for len(items) < max {
 		select {
 		case it, ok := <-f.ch:
@@ -146,6 +160,17 @@ func (f *feed) gatherLive(ctx context.Context, items []Item, max int) ([]Item, e
 		}
 	}
 	return items, nil
+}
+
+// adapt sets the next gather delay from how many events arrived during
+// the last one.
+func (f *feed) adapt(arrived int) {
+	switch {
+	case arrived >= gatherGrowAt:
+		f.gather = min(2*f.gather, f.gatherMax)
+	case arrived < gatherShrinkAt:
+		f.gather = max(f.gather/2, f.gatherMin)
+	}
 }
 
 func (f *feed) closedErr() error {

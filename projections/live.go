@@ -124,6 +124,7 @@ func (r *ReadModels) runRouter(ctx context.Context, ctl *runControl) error {
 		RedeliveryDelay:    r.cfg.RetryInitialInterval,
 		MaxRedeliveryDelay: r.cfg.RetryMaxInterval,
 		LiveBatchDelay:     r.cfg.LiveBatchDelay,
+		LiveBatchMaxDelay:  r.cfg.LiveBatchMaxDelay,
 		Logger:             r.cfg.Logger,
 	})
 	if err != nil {

@@ -60,7 +60,7 @@ func (r *ReadModels) Rebuild(ctx context.Context, progress ProgressFunc) (_ Rebu
 	if err != nil {
 		return RebuildResult{}, fmt.Errorf("rebuild read models: %w", err)
 	}
-	f, err := startFeed(ctx, r.cfg.Store, 1, r.cfg.BufferSize, 0)
+	f, err := startFeed(ctx, r.cfg.Store, 1, r.cfg.BufferSize, 0, 0)
 	if err != nil {
 		return RebuildResult{}, fmt.Errorf("rebuild read models: %w", err)
 	}

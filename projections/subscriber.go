@@ -62,6 +62,9 @@ type SubscriberConfig struct {
 	// LiveBatchDelay is optional: once caught up, how long a batch waits
 	// for more events after its first (0, the default: none).
 	LiveBatchDelay time.Duration
+	// LiveBatchMaxDelay is optional: how long that wait may grow while
+	// events pour in (default: LiveBatchDelay, no growth).
+	LiveBatchMaxDelay time.Duration
 	// Logger is optional; slog.Default() when nil.
 	Logger *slog.Logger
 }
@@ -149,7 +152,7 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	if err != nil {
 		return nil, fmt.Errorf("subscribe to %s: start position: %w", topic, err)
 	}
-	f, err := startFeed(ctx, s.cfg.Store, from, s.cfg.BufferSize, s.cfg.LiveBatchDelay)
+	f, err := startFeed(ctx, s.cfg.Store, from, s.cfg.BufferSize, s.cfg.LiveBatchDelay, s.cfg.LiveBatchMaxDelay)
 	if err != nil {
 		return nil, fmt.Errorf("subscribe to %s: %w", topic, err)
 	}
