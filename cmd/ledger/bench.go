@@ -99,13 +99,43 @@ func benchFlags(cmd *cobra.Command) (count, clients, rate int) {
 
 // bencher mints tokens with the data dir's key and times calls.
 type bencher struct {
-	server string
-	signer *auth.Signer
-	client *http.Client
-	mu     sync.Mutex
-	tokens map[string]string
+	caller
 	// keys: loan requests carry an Idempotency-Key.
 	keys bool
+}
+
+// caller calls a server's API as any principal, with tokens minted with
+// the data dir's key.
+type caller struct {
+	*minter
+	server string
+	client *http.Client
+}
+
+// minter mints tokens with the data dir's key, one per principal.
+type minter struct {
+	signer *auth.Signer
+	mu     sync.Mutex
+	tokens map[string]string
+}
+
+func newMinter(signer *auth.Signer) *minter {
+	return &minter{signer: signer, tokens: map[string]string{}}
+}
+
+func (m *minter) token(role domain.Role, subject string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	key := string(role) + ":" + subject
+	if t, ok := m.tokens[key]; ok {
+		return t, nil
+	}
+	t, err := m.signer.Issue(auth.Principal{Role: role, Subject: subject}, 2*time.Hour)
+	if err != nil {
+		return "", err
+	}
+	m.tokens[key] = t
+	return t, nil
 }
 
 func newBencher(cmd *cobra.Command) (*bencher, error) {
@@ -117,30 +147,15 @@ func newBencher(cmd *cobra.Command) (*bencher, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &bencher{
-		server: strings.TrimRight(v.GetString("server"), "/"), signer: signer, tokens: map[string]string{},
+	return &bencher{caller: caller{
+		minter: newMinter(signer), server: strings.TrimRight(v.GetString("server"), "/"),
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1024}},
-	}, nil
-}
-
-func (b *bencher) token(role domain.Role, subject string) (string, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	key := string(role) + ":" + subject
-	if t, ok := b.tokens[key]; ok {
-		return t, nil
-	}
-	t, err := b.signer.Issue(auth.Principal{Role: role, Subject: subject}, 2*time.Hour)
-	if err != nil {
-		return "", err
-	}
-	b.tokens[key] = t
-	return t, nil
+	}}, nil
 }
 
 // call sends one request and returns the status and body; headers are
 // name, value pairs.
-func (b *bencher) call(ctx context.Context, method, path, token string, body []byte, headers ...string) (int, []byte, error) {
+func (b *caller) call(ctx context.Context, method, path, token string, body []byte, headers ...string) (int, []byte, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)

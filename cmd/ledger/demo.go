@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -39,11 +38,10 @@ func newDemoCommand() *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
-			d := &demo{
-				server: strings.TrimRight(v.GetString("server"), "/"), signer: signer,
+			d := &demo{caller: caller{
+				minter: newMinter(signer), server: strings.TrimRight(v.GetString("server"), "/"),
 				client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}},
-				tokens: map[string]string{},
-			}
+			}}
 			st, err := d.run(ctx, v.GetInt("companies"), v.GetInt("concurrency"), v.GetUint64("seed"))
 			if err != nil {
 				return err
@@ -61,12 +59,8 @@ func newDemoCommand() *cobra.Command {
 
 // demo drives the workload through the HTTP API.
 type demo struct {
-	server string
-	signer *auth.Signer
-	client *http.Client
-	mu     sync.Mutex
-	tokens map[string]string
-	stats  demoStats
+	caller
+	stats demoStats
 }
 
 type demoStats struct {
@@ -84,21 +78,6 @@ type demoStats struct {
 	took       time.Duration
 }
 
-func (d *demo) token(role domain.Role, subject string) (string, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	key := string(role) + ":" + subject
-	if t, ok := d.tokens[key]; ok {
-		return t, nil
-	}
-	t, err := d.signer.Issue(auth.Principal{Role: role, Subject: subject}, 2*time.Hour)
-	if err != nil {
-		return "", err
-	}
-	d.tokens[key] = t
-	return t, nil
-}
-
 // call POSTs a body as a principal and decodes the JSON answer.
 func (d *demo) call(ctx context.Context, role domain.Role, subject, path string, body any, out any) (int, error) {
 	tok, err := d.token(role, subject)
@@ -109,29 +88,20 @@ func (d *demo) call(ctx context.Context, role domain.Role, subject, path string,
 	if err != nil {
 		return 0, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.server+path, bytes.NewReader(b))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("Content-Type", "application/json")
 	start := time.Now()
-	resp, err := d.client.Do(req)
+	status, data, err := d.caller.call(ctx, http.MethodPost, path, tok, b)
+	if status != 0 {
+		d.stats.mu.Lock()
+		d.stats.latencies = append(d.stats.latencies, time.Since(start))
+		d.stats.mu.Unlock()
+	}
 	if err != nil {
-		return 0, err
+		return status, err
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	d.stats.mu.Lock()
-	d.stats.latencies = append(d.stats.latencies, time.Since(start))
-	d.stats.mu.Unlock()
-	if err != nil {
-		return resp.StatusCode, err
+	if status >= 300 {
+		return status, fmt.Errorf("%s %s: %d %s", http.MethodPost, path, status, strings.TrimSpace(string(data)))
 	}
-	if resp.StatusCode >= 300 {
-		return resp.StatusCode, fmt.Errorf("%s %s: %d %s", http.MethodPost, path, resp.StatusCode, strings.TrimSpace(string(data)))
-	}
-	return resp.StatusCode, json.Unmarshal(data, out)
+	return status, json.Unmarshal(data, out)
 }
 
 type requestAnswer struct {
