@@ -46,13 +46,25 @@ type projector interface {
 	// staged, so that the event alone can be dead-lettered. Errors of the
 	// database are wrapped by storageError.
 	apply(ctx context.Context, tx *sql.Tx, env eventstore.Envelope, e domain.Event) error
-	// flush writes the staged rows in tx.
-	flush(ctx context.Context, tx *sql.Tx) error
+	// prepare appends to w the writes of the staged rows.
+	prepare(w []rowWrite) ([]rowWrite, error)
 	// commit marks the staged rows as stored, once the transaction has
 	// committed.
 	commit()
 	// reset drops the staged rows (after a rollback).
 	reset()
+	// complete reports whether the projector holds all its rows, so that
+	// applying needs no read of the database.
+	complete() bool
+}
+
+// rowWrite is one statement of a batch: a row's insert or update, or a
+// dead letter. Its arguments are values taken when the batch was staged,
+// so that it can run after the applier has moved on (a pipelined rebuild).
+type rowWrite struct {
+	stmt *sql.Stmt
+	args []any
+	what string // for errors: what it writes
 }
 
 // applyMode says what happens to an event a projector cannot apply.
@@ -132,6 +144,13 @@ func newApplier(g *generation, cacheRows int) *applier {
 	}}
 }
 
+// stagedBatch is a batch applied in memory, with the writes that store it.
+type stagedBatch struct {
+	res    batchResult
+	start  []uint64 // the projectors' checkpoints before the batch
+	writes []rowWrite
+}
+
 // apply applies a batch of consecutive events in one transaction. Each
 // projector skips the events at or before its checkpoint, so a redelivered
 // event is never applied twice; its checkpoint moves to the batch's last
@@ -148,24 +167,19 @@ func (a *applier) apply(ctx context.Context, items []Item, mode applyMode) (res 
 			p.reset()
 		}
 	}()
-
-	res = batchResult{
-		from: items[0].Envelope.Position, to: items[len(items)-1].Envelope.Position,
-		applied: map[string]int{}, deadLettered: map[string]int{},
-	}
 	g.stateMu.Lock()
 	start := make([]uint64, len(a.projectors))
 	for i, p := range a.projectors {
 		start[i] = g.checkpoints[p.name()]
 	}
 	g.stateMu.Unlock()
-	if res.to <= slices.Min(start) {
-		return res, nil // all seen: a redelivery
+	if items[len(items)-1].Envelope.Position <= slices.Min(start) {
+		return batchResult{from: items[0].Envelope.Position, to: items[len(items)-1].Envelope.Position}, nil // all seen: a redelivery
 	}
 
 	tx, err := g.w.BeginTx(ctx, nil)
 	if err != nil {
-		return res, storageError("begin batch %d..%d: %w", res.from, res.to, err)
+		return res, storageError("begin batch %d..%d: %w", items[0].Envelope.Position, items[len(items)-1].Envelope.Position, err)
 	}
 	defer func() {
 		if err != nil {
@@ -176,12 +190,33 @@ func (a *applier) apply(ctx context.Context, items []Item, mode applyMode) (res 
 	// cancellable context, the driver starts a watcher goroutine for each
 	// statement, which would cost more than the statement. ctx is checked
 	// between events, and the transaction rolls back when it ends.
-	outer := ctx
-	ctx = context.WithoutCancel(ctx)
+	st, err := a.stage(ctx, context.WithoutCancel(ctx), tx, items, start, mode)
+	if err != nil {
+		return st.res, err
+	}
+	if err := a.write(context.WithoutCancel(ctx), tx, &st); err != nil {
+		return st.res, err
+	}
+	if err := tx.Commit(); err != nil {
+		return st.res, storageError("commit batch %d..%d: %w", st.res.from, st.res.to, err)
+	}
+	a.handOff(&st)
+	a.publish(&st)
+	return st.res, nil
+}
 
+// stage applies a batch to the projectors' rows in memory and prepares its
+// writes. tx serves the reads of rows the projectors do not hold; it may
+// be nil when every projector holds all its rows (complete).
+func (a *applier) stage(outer, ctx context.Context, tx *sql.Tx, items []Item, start []uint64, mode applyMode) (st stagedBatch, err error) {
+	st = stagedBatch{start: start, res: batchResult{
+		from: items[0].Envelope.Position, to: items[len(items)-1].Envelope.Position,
+		applied: map[string]int{}, deadLettered: map[string]int{},
+	}}
+	res := &st.res
 	for i := range items {
 		if i%256 == 255 && outer.Err() != nil {
-			return res, fmt.Errorf("apply batch %d..%d: %w", res.from, res.to, outer.Err())
+			return st, fmt.Errorf("apply batch %d..%d: %w", res.from, res.to, outer.Err())
 		}
 		it := &items[i]
 		pos := it.Envelope.Position
@@ -202,11 +237,9 @@ func (a *applier) apply(ctx context.Context, items []Item, mode applyMode) (res 
 			}
 			evErr := &EventError{Projector: p.name(), Position: pos, Type: it.Envelope.Type, Err: perr}
 			if mode == strict || isStorage(perr) {
-				return res, evErr
+				return st, evErr
 			}
-			if err := a.deadLetter(ctx, tx, p.name(), it.Envelope, perr); err != nil {
-				return res, err
-			}
+			st.writes = append(st.writes, a.deadLetter(p.name(), it.Envelope, perr))
 			res.deadLettered[p.name()]++
 			res.failures = append(res.failures, evErr)
 		}
@@ -215,40 +248,69 @@ func (a *applier) apply(ctx context.Context, items []Item, mode applyMode) (res 
 		if res.to <= start[j] {
 			continue
 		}
-		if err := p.flush(ctx, tx); err != nil {
-			return res, &EventError{Projector: p.name(), Position: res.to, Type: "(batch)", Err: err}
+		if st.writes, err = p.prepare(st.writes); err != nil {
+			return st, &EventError{Projector: p.name(), Position: res.to, Type: "(batch)", Err: err}
 		}
-		if _, err := tx.StmtContext(ctx, g.stmts.saveCheckpoint).ExecContext(ctx, int64(res.to), p.name()); err != nil {
-			return res, storageError("save checkpoint of %s at %d: %w", p.name(), res.to, err)
+		st.writes = append(st.writes, rowWrite{a.gen.stmts.saveCheckpoint, []any{int64(res.to), p.name()}, "the checkpoint of " + p.name()})
+	}
+	return st, nil
+}
+
+// write runs a staged batch's writes in tx.
+func (a *applier) write(ctx context.Context, tx *sql.Tx, st *stagedBatch) error {
+	stmts := make(map[*sql.Stmt]*sql.Stmt, 12)
+	for _, w := range st.writes {
+		s := stmts[w.stmt]
+		if s == nil {
+			s = tx.StmtContext(ctx, w.stmt)
+			stmts[w.stmt] = s
+		}
+		if _, err := s.ExecContext(ctx, w.args...); err != nil {
+			return storageError("batch %d..%d: write %s: %w", st.res.from, st.res.to, w.what, err)
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return res, storageError("commit batch %d..%d: %w", res.from, res.to, err)
-	}
+	return nil
+}
+
+// handOff tells the projectors their staged rows are stored (or, in a
+// pipelined rebuild, will be): they keep them as committed.
+func (a *applier) handOff(st *stagedBatch) {
 	for j, p := range a.projectors {
-		if res.to > start[j] {
+		if st.res.to > st.start[j] {
 			p.commit()
 		}
 	}
-
-	g.stateMu.Lock()
-	for j, p := range a.projectors {
-		if res.to > start[j] {
-			g.checkpoints[p.name()] = res.to
-		}
-		g.deadLetters[p.name()] += int64(res.deadLettered[p.name()])
-	}
-	g.stateMu.Unlock()
-	return res, nil
 }
 
-// deadLetter records an event a projector could not apply.
-func (a *applier) deadLetter(ctx context.Context, tx *sql.Tx, projector string, env eventstore.Envelope, cause error) error {
-	_, err := tx.StmtContext(ctx, a.gen.stmts.insertDeadLetter).ExecContext(ctx,
-		projector, int64(env.Position), env.ID, env.Stream, env.Type, env.SchemaVersion,
-		env.OccurredAt.UTC().Format(time.RFC3339Nano), cause.Error(), []byte(env.Data))
-	if err != nil {
-		return storageError("dead-letter event %d for %s: %w", env.Position, projector, err)
+// publish records a committed batch's checkpoints and dead letters.
+func (a *applier) publish(st *stagedBatch) {
+	g := a.gen
+	g.stateMu.Lock()
+	defer g.stateMu.Unlock()
+	for j, p := range a.projectors {
+		if st.res.to > st.start[j] {
+			g.checkpoints[p.name()] = st.res.to
+		}
+		g.deadLetters[p.name()] += int64(st.res.deadLettered[p.name()])
 	}
-	return nil
+}
+
+// complete reports whether every projector holds all its rows in memory,
+// so that batches can be staged without reading the database.
+func (a *applier) complete() bool {
+	for _, p := range a.projectors {
+		if !p.complete() {
+			return false
+		}
+	}
+	return true
+}
+
+// deadLetter returns the write that records an event a projector could
+// not apply.
+func (a *applier) deadLetter(projector string, env eventstore.Envelope, cause error) rowWrite {
+	return rowWrite{a.gen.stmts.insertDeadLetter, []any{
+		projector, int64(env.Position), env.ID, env.Stream, env.Type, env.SchemaVersion,
+		env.OccurredAt.UTC().Format(time.RFC3339Nano), cause.Error(), []byte(env.Data)},
+		fmt.Sprintf("the dead letter of event %d for %s", env.Position, projector)}
 }

@@ -45,6 +45,8 @@ func (p *attestationProjector) handles(t string) bool {
 	return false
 }
 
+func (p *attestationProjector) complete() bool { return p.rows.complete }
+
 func (p *attestationProjector) reset() { p.rows.reset() }
 
 func (p *attestationProjector) commit() {
@@ -118,29 +120,20 @@ func (p *attestationProjector) load(ctx context.Context, tx *sql.Tx, number stri
 	return r, nil
 }
 
-func (p *attestationProjector) flush(ctx context.Context, tx *sql.Tx) error {
-	var ins, upd *sql.Stmt
-	return p.rows.each(func(number string, r *attestationRow) error {
+func (p *attestationProjector) prepare(w []rowWrite) ([]rowWrite, error) {
+	err := p.rows.each(func(number string, r *attestationRow) error {
 		v := &r.view
 		view, err := json.Marshal(v)
 		if err != nil {
 			return fmt.Errorf("encode attestation %s: %w", number, err)
 		}
 		if r.exists {
-			if upd == nil {
-				upd = tx.StmtContext(ctx, p.st.updateAttestation)
-			}
-			_, err = upd.ExecContext(ctx, v.Status, int64(v.Position), view, int64(r.issuedPosition))
+			w = append(w, rowWrite{p.st.updateAttestation, []any{v.Status, int64(v.Position), view, int64(r.issuedPosition)}, "attestation " + number})
 		} else {
-			if ins == nil {
-				ins = tx.StmtContext(ctx, p.st.insertAttestation)
-			}
-			_, err = ins.ExecContext(ctx, int64(r.issuedPosition), number, v.RequestID, v.SIREN, v.BankCode, v.Status,
-				int64(v.AmountCents), v.IssuedAt.UTC().UnixNano(), int64(v.Position), view)
-		}
-		if err != nil {
-			return storageError("write attestation %s: %w", number, err)
+			w = append(w, rowWrite{p.st.insertAttestation, []any{int64(r.issuedPosition), number, v.RequestID, v.SIREN, v.BankCode, v.Status,
+				int64(v.AmountCents), v.IssuedAt.UTC().UnixNano(), int64(v.Position), view}, "attestation " + number})
 		}
 		return nil
 	})
+	return w, err
 }

@@ -56,6 +56,8 @@ func (p *companyProjector) handles(t string) bool {
 	return false
 }
 
+func (p *companyProjector) complete() bool { return p.rows.complete }
+
 func (p *companyProjector) reset() { p.rows.reset() }
 
 func (p *companyProjector) commit() { p.rows.commit(func(r *companyRow) { r.exists = true }) }
@@ -139,9 +141,8 @@ func (p *companyProjector) load(ctx context.Context, tx *sql.Tx, siren string) (
 	return r, nil
 }
 
-func (p *companyProjector) flush(ctx context.Context, tx *sql.Tx) error {
-	var ins, upd *sql.Stmt
-	return p.rows.each(func(siren string, r *companyRow) error {
+func (p *companyProjector) prepare(w []rowWrite) ([]rowWrite, error) {
+	err := p.rows.each(func(siren string, r *companyRow) error {
 		banks, err := json.Marshal(nonNilSlice(r.banks))
 		if err != nil {
 			return fmt.Errorf("encode company %s: %w", siren, err)
@@ -151,23 +152,15 @@ func (p *companyProjector) flush(ctx context.Context, tx *sql.Tx) error {
 			return fmt.Errorf("encode company %s: %w", siren, err)
 		}
 		if r.exists {
-			if upd == nil {
-				upd = tx.StmtContext(ctx, p.st.updateCompany)
-			}
-			_, err = upd.ExecContext(ctx, r.name, string(r.sizeCategory), int64(r.ceiling), int64(r.attested),
-				string(banks), string(atts), int64(r.position), siren)
+			w = append(w, rowWrite{p.st.updateCompany, []any{r.name, string(r.sizeCategory), int64(r.ceiling), int64(r.attested),
+				string(banks), string(atts), int64(r.position), siren}, "company " + siren})
 		} else {
-			if ins == nil {
-				ins = tx.StmtContext(ctx, p.st.insertCompany)
-			}
-			_, err = ins.ExecContext(ctx, siren, r.name, string(r.sizeCategory), int64(r.ceiling), int64(r.attested),
-				string(banks), string(atts), int64(r.position))
-		}
-		if err != nil {
-			return storageError("write company %s: %w", siren, err)
+			w = append(w, rowWrite{p.st.insertCompany, []any{siren, r.name, string(r.sizeCategory), int64(r.ceiling), int64(r.attested),
+				string(banks), string(atts), int64(r.position)}, "company " + siren})
 		}
 		return nil
 	})
+	return w, err
 }
 
 // nonNilSlice returns s, or an empty slice for nil, so that JSON shows [].

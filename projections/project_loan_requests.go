@@ -39,6 +39,8 @@ func (p *loanRequestProjector) handles(t string) bool {
 	return false
 }
 
+func (p *loanRequestProjector) complete() bool { return p.rows.complete }
+
 func (p *loanRequestProjector) reset() { p.rows.reset() }
 
 func (p *loanRequestProjector) commit() { p.rows.commit(func(r *loanRow) { r.exists = true }) }
@@ -102,9 +104,8 @@ func (p *loanRequestProjector) load(ctx context.Context, tx *sql.Tx, id string) 
 	return r, nil
 }
 
-func (p *loanRequestProjector) flush(ctx context.Context, tx *sql.Tx) error {
-	var ins, upd *sql.Stmt
-	return p.rows.each(func(id string, r *loanRow) error {
+func (p *loanRequestProjector) prepare(w []rowWrite) ([]rowWrite, error) {
+	err := p.rows.each(func(id string, r *loanRow) error {
 		v := &r.view
 		view, err := json.Marshal(v)
 		if err != nil {
@@ -115,22 +116,14 @@ func (p *loanRequestProjector) flush(ctx context.Context, tx *sql.Tx) error {
 			number = &v.Attestation.Number
 		}
 		if r.exists {
-			if upd == nil {
-				upd = tx.StmtContext(ctx, p.st.updateLoan)
-			}
-			_, err = upd.ExecContext(ctx, v.Status, string(v.SizeCategory), int64(v.CeilingCents),
-				int64(v.RemainingCeilingCents), number, int64(v.Position), view, id)
+			w = append(w, rowWrite{p.st.updateLoan, []any{v.Status, string(v.SizeCategory), int64(v.CeilingCents),
+				int64(v.RemainingCeilingCents), number, int64(v.Position), view, id}, "request " + id})
 		} else {
-			if ins == nil {
-				ins = tx.StmtContext(ctx, p.st.insertLoan)
-			}
-			_, err = ins.ExecContext(ctx, id, v.SIREN, v.BankCode, v.Status, v.RequestedOn, v.RegionCode, v.Section,
+			w = append(w, rowWrite{p.st.insertLoan, []any{id, v.SIREN, v.BankCode, v.Status, v.RequestedOn, v.RegionCode, v.Section,
 				string(v.SizeCategory), int64(v.AmountCents), int64(v.CeilingCents), int64(v.RemainingCeilingCents),
-				number, int64(v.Position), view)
-		}
-		if err != nil {
-			return storageError("write request %s: %w", id, err)
+				number, int64(v.Position), view}, "request " + id})
 		}
 		return nil
 	})
+	return w, err
 }

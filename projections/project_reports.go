@@ -65,6 +65,8 @@ func (p *reportProjector) handles(t string) bool {
 	return false
 }
 
+func (p *reportProjector) complete() bool { return p.rows.complete }
+
 func (p *reportProjector) reset() {
 	p.rows.reset()
 	clear(p.stagedNumbers)
@@ -234,33 +236,23 @@ func (p *reportProjector) scan(row *sql.Row, key string) (*fact, error) {
 	return f, nil
 }
 
-func (p *reportProjector) flush(ctx context.Context, tx *sql.Tx) error {
-	var ins, upd *sql.Stmt
-	return p.rows.each(func(id string, f *fact) error {
+func (p *reportProjector) prepare(w []rowWrite) ([]rowWrite, error) {
+	err := p.rows.each(func(id string, f *fact) error {
 		var number *string
 		if f.number != "" {
 			number = &f.number
 		}
-		var err error
 		if f.exists {
-			if upd == nil {
-				upd = tx.StmtContext(ctx, p.st.updateFact)
-			}
-			_, err = upd.ExecContext(ctx, number, int64(f.rateBps), f.pending, f.rejected, f.attested, f.cancelled,
-				f.granted, int64(f.attestedCents), int64(f.guaranteedCents), int64(f.grantedCents), int64(f.position), id)
+			w = append(w, rowWrite{p.st.updateFact, []any{number, int64(f.rateBps), f.pending, f.rejected, f.attested, f.cancelled,
+				f.granted, int64(f.attestedCents), int64(f.guaranteedCents), int64(f.grantedCents), int64(f.position), id}, "report fact " + id})
 		} else {
-			if ins == nil {
-				ins = tx.StmtContext(ctx, p.st.insertFact)
-			}
-			_, err = ins.ExecContext(ctx, id, number, f.requestedOn, f.week, f.month, f.region, f.section, f.size,
+			w = append(w, rowWrite{p.st.insertFact, []any{id, number, f.requestedOn, f.week, f.month, f.region, f.section, f.size,
 				f.bank, int64(f.requested), int64(f.rateBps), f.pending, f.rejected, f.attested, f.cancelled,
-				f.granted, int64(f.attestedCents), int64(f.guaranteedCents), int64(f.grantedCents), int64(f.position))
-		}
-		if err != nil {
-			return storageError("write report fact %s: %w", id, err)
+				f.granted, int64(f.attestedCents), int64(f.guaranteedCents), int64(f.grantedCents), int64(f.position)}, "report fact " + id})
 		}
 		return nil
 	})
+	return w, err
 }
 
 // isoWeekStart returns the Monday of an ISO week.
