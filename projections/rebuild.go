@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -67,7 +68,10 @@ func (r *ReadModels) Rebuild(ctx context.Context, progress ProgressFunc) (_ Rebu
 	defer f.close()
 	a := newApplier(g, r.cfg.CacheRows)
 	res := RebuildResult{File: name}
-	if err := r.catchUp(ctx, a, f, head, progress, &res); err != nil {
+	if err := r.catchUpPipelined(ctx, a, f, head, progress, &res); err != nil {
+		return RebuildResult{}, fmt.Errorf("rebuild read models: %w", err)
+	}
+	if err := r.catchUp(ctx, a, f, head, progress, &res); err != nil { // if the pipeline stopped early
 		return RebuildResult{}, fmt.Errorf("rebuild read models: %w", err)
 	}
 
@@ -105,6 +109,119 @@ func (r *ReadModels) Rebuild(ctx context.Context, progress ProgressFunc) (_ Rebu
 	r.cfg.Logger.Info("projections: read models rebuilt", "file", name, "events", res.Events,
 		"position", res.Position, "deadLetters", res.DeadLetters, "duration", res.Duration)
 	return res, nil
+}
+
+// catchUpPipelined applies the feed's events to a fresh generation up to
+// target, writing each batch while the next is staged: staging (applying
+// events to the rows in memory, encoding them) and SQLite's writes run on
+// both cores. It needs every row in memory (a fresh generation holds all
+// of its rows until it outgrows Config.CacheRows); when a projector no
+// longer does, it stops at the batch boundary, and catchUp goes on.
+func (r *ReadModels) catchUpPipelined(ctx context.Context, a *applier, f *feed, target uint64, progress ProgressFunc, res *RebuildResult) error {
+	g := a.gen
+	g.applyMu.Lock()
+	defer g.applyMu.Unlock()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan stagedBatch, 2)
+	written := make(chan error, 1)
+	go func() {
+		err := r.writeBatches(ctx, a, batches, target, progress, res)
+		if err != nil {
+			cancel() // stop staging
+		}
+		written <- err
+	}()
+	g.stateMu.Lock()
+	start := make([]uint64, len(a.projectors))
+	for i, p := range a.projectors {
+		start[i] = g.checkpoints[p.name()]
+	}
+	g.stateMu.Unlock()
+	err := func() error {
+		defer close(batches)
+		for slices.Min(start) < target && a.complete() {
+			items, err := f.next(ctx, r.cfg.MaxBatch)
+			if err != nil {
+				return err
+			}
+			st, err := a.stage(ctx, context.WithoutCancel(ctx), nil, items, start, deadLetter)
+			if err != nil {
+				return err
+			}
+			a.handOff(&st)
+			next := slices.Clone(start)
+			for j := range next {
+				next[j] = max(next[j], st.res.to)
+			}
+			start = next
+			select {
+			case batches <- st:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return nil
+	}()
+	if err != nil {
+		cancel()
+		if werr := <-written; werr != nil {
+			err = werr // the cause, rather than the cancellation it caused
+		}
+		for _, p := range a.projectors {
+			p.reset()
+		}
+		return err
+	}
+	return <-written
+}
+
+// writeBatches writes staged batches, each in its own transaction, and
+// publishes their checkpoints.
+func (r *ReadModels) writeBatches(ctx context.Context, a *applier, batches <-chan stagedBatch, target uint64, progress ProgressFunc, res *RebuildResult) error {
+	var failed error
+	for st := range batches {
+		if failed != nil {
+			continue // drain: the stager stops once ctx ends
+		}
+		if err := r.writeBatch(ctx, a, &st); err != nil {
+			failed = err
+			continue
+		}
+		a.publish(&st)
+		res.Events += st.res.to - st.res.from + 1
+		for _, n := range st.res.deadLettered {
+			res.DeadLetters += int64(n)
+		}
+		for _, ev := range st.res.failures {
+			r.cfg.Logger.Error("projections: rebuild: event dead-lettered", "projector", ev.Projector,
+				"position", ev.Position, "type", ev.Type, "err", ev.Err)
+		}
+		if progress != nil {
+			progress(st.res.to, max(target, st.res.to))
+		}
+	}
+	return failed
+}
+
+// writeBatch writes one staged batch in a transaction.
+func (r *ReadModels) writeBatch(ctx context.Context, a *applier, st *stagedBatch) (err error) {
+	tx, err := a.gen.w.BeginTx(ctx, nil)
+	if err != nil {
+		return storageError("begin batch %d..%d: %w", st.res.from, st.res.to, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if err := a.write(context.WithoutCancel(ctx), tx, st); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return storageError("commit batch %d..%d: %w", st.res.from, st.res.to, err)
+	}
+	return nil
 }
 
 // catchUp applies the feed's events to a until every projector has reached

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"sync"
@@ -97,4 +98,64 @@ func TestRebuildEqualsLiveRowForRow(t *testing.T) {
 	runRM(t, other)
 	waitHead(t, other, store)
 	assertSameRows(t, dump(t, other.cur.Load().r), dump(t, rm.cur.Load().r))
+}
+
+// A rebuild whose rows outgrow the projectors' memory leaves the pipeline
+// (which needs every row in memory) at a batch boundary and goes on batch
+// by batch, reading rows back: the result is the same.
+func TestRebuildBeyondTheRowCacheEqualsLive(t *testing.T) {
+	store := newTestStore(t)
+	h := newHistory(t, store, 10)
+	h.run(t.Context(), 600)
+	rm := openRM(t, t.TempDir(), store, func(c *Config) { c.MaxBatch = 50; c.CacheRows = 150 })
+	runRM(t, rm)
+	head := waitHead(t, rm, store)
+	live := dump(t, rm.cur.Load().r)
+	res, err := rm.Rebuild(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Events != head || res.Position != head {
+		t.Fatalf("rebuild: %+v, want %d events", res, head)
+	}
+	assertSameRows(t, live, dump(t, rm.cur.Load().r))
+}
+
+// A rebuild stopped midway (here: its context ends after a few batches)
+// fails, deletes its file and leaves the current read models as they
+// were; the next rebuild succeeds.
+func TestRebuildStoppedMidwayChangesNothing(t *testing.T) {
+	store := newTestStore(t)
+	h := newHistory(t, store, 13)
+	h.run(t.Context(), 400)
+	dir := t.TempDir()
+	rm := openRM(t, dir, store, func(c *Config) { c.MaxBatch = 50 })
+	runRM(t, rm)
+	head := waitHead(t, rm, store)
+	before := dump(t, rm.cur.Load().r)
+	current := rm.cur.Load().path
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var batches atomic.Int64
+	_, err := rm.Rebuild(ctx, func(done, total uint64) {
+		if batches.Add(1) == 3 {
+			cancel()
+		}
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("rebuild stopped midway: %v", err)
+	}
+	if rm.cur.Load().path != current {
+		t.Fatal("a stopped rebuild swapped its file in")
+	}
+	files, _ := generationFiles(dir)
+	if len(files) != 1 {
+		t.Fatalf("read-model files after a stopped rebuild: %v", files)
+	}
+	assertSameRows(t, before, dump(t, rm.cur.Load().r))
+	if res, err := rm.Rebuild(t.Context(), nil); err != nil || res.Position != head {
+		t.Fatalf("the next rebuild: %+v %v", res, err)
+	}
+	assertSameRows(t, before, dump(t, rm.cur.Load().r))
 }

@@ -96,6 +96,7 @@ func newProjectionsCommand() *cobra.Command {
 // rebuildOffline rebuilds the read models of a stopped service straight
 // from the data dir's embedded event store.
 func rebuildOffline(ctx context.Context, cmd *cobra.Command, dataDir string) error {
+	collectLessOften()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	store, err := jetstream.Open(ctx, jetstream.Config{DataDir: filepath.Join(dataDir, "jetstream"), Logger: quiet})
 	if err != nil {
