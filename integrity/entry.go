@@ -23,7 +23,7 @@ import (
 func Entry(env eventstore.Envelope) ([]byte, error) {
 	env.OccurredAt = env.OccurredAt.UTC()
 	var buf bytes.Buffer
-	buf.Grow(256 + len(env.Data))
+	buf.Grow(512 + len(env.Data) + len(env.ID) + len(env.Stream) + len(env.CorrelationID) + len(env.CausationID))
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(env); err != nil { // RawMessage data is compacted by the encoder

@@ -108,7 +108,9 @@ func (f *feed) next(ctx context.Context, max int) ([]Item, error) {
 	case <-ctx.Done():
 		return nil, fmt.Errorf("read the log: %w", ctx.Err())
 	}
-	items := make([]Item, 1, max)
+	// Sized for what is waiting, not for max: a live batch is often a
+	// handful of events, and max Items would be half a megabyte each time.
+	items := make([]Item, 1, min(max, 1+len(f.ch)))
 	items[0] = first
 	for len(items) < max {
 		select {

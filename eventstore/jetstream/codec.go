@@ -80,12 +80,14 @@ type encoded struct {
 // eventstore.MaxEventSize.
 func encode(e eventstore.NewEvent) (encoded, error) {
 	var data bytes.Buffer
+	data.Grow(len(e.Data))
 	if err := json.Compact(&data, e.Data); err != nil {
 		return encoded{}, fmt.Errorf("%w: event %s: %v", eventstore.ErrInvalidEvent, e.ID, err)
 	}
 	e.Data = data.Bytes()
 	e.OccurredAt = e.OccurredAt.UTC()
 	var buf bytes.Buffer
+	buf.Grow(len(e.Data) + len(e.ID) + len(e.Type) + len(e.CorrelationID) + len(e.CausationID) + 192)
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	err := enc.Encode(record{
