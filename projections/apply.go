@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/attestation-ledger/attestation-ledger/domain"
@@ -64,7 +65,8 @@ type projector interface {
 type rowWrite struct {
 	stmt *sql.Stmt
 	args []any
-	what string // for errors: what it writes
+	// kind and key name what it writes, for errors ("request", its id).
+	kind, key string
 }
 
 // applyMode says what happens to an event a projector cannot apply.
@@ -251,7 +253,7 @@ func (a *applier) stage(outer, ctx context.Context, tx *sql.Tx, items []Item, st
 		if st.writes, err = p.prepare(st.writes); err != nil {
 			return st, &EventError{Projector: p.name(), Position: res.to, Type: "(batch)", Err: err}
 		}
-		st.writes = append(st.writes, rowWrite{a.gen.stmts.saveCheckpoint, []any{int64(res.to), p.name()}, "the checkpoint of " + p.name()})
+		st.writes = append(st.writes, rowWrite{a.gen.stmts.saveCheckpoint, []any{int64(res.to), p.name()}, "the checkpoint of", p.name()})
 	}
 	return st, nil
 }
@@ -266,7 +268,7 @@ func (a *applier) write(ctx context.Context, tx *sql.Tx, st *stagedBatch) error 
 			stmts[w.stmt] = s
 		}
 		if _, err := s.ExecContext(ctx, w.args...); err != nil {
-			return storageError("batch %d..%d: write %s: %w", st.res.from, st.res.to, w.what, err)
+			return storageError("batch %d..%d: write %s %s: %w", st.res.from, st.res.to, w.kind, w.key, err)
 		}
 	}
 	return nil
@@ -312,5 +314,5 @@ func (a *applier) deadLetter(projector string, env eventstore.Envelope, cause er
 	return rowWrite{a.gen.stmts.insertDeadLetter, []any{
 		projector, int64(env.Position), env.ID, env.Stream, env.Type, env.SchemaVersion,
 		env.OccurredAt.UTC().Format(time.RFC3339Nano), cause.Error(), []byte(env.Data)},
-		fmt.Sprintf("the dead letter of event %d for %s", env.Position, projector)}
+		"the dead letter for " + projector + " of event", strconv.FormatUint(env.Position, 10)}
 }

@@ -128,10 +128,10 @@ func (p *attestationProjector) prepare(w []rowWrite) ([]rowWrite, error) {
 			return fmt.Errorf("encode attestation %s: %w", number, err)
 		}
 		if r.exists {
-			w = append(w, rowWrite{p.st.updateAttestation, []any{v.Status, int64(v.Position), view, int64(r.issuedPosition)}, "attestation " + number})
+			w = append(w, rowWrite{p.st.updateAttestation, []any{v.Status, int64(v.Position), view, int64(r.issuedPosition)}, "attestation", number})
 		} else {
 			w = append(w, rowWrite{p.st.insertAttestation, []any{int64(r.issuedPosition), number, v.RequestID, v.SIREN, v.BankCode, v.Status,
-				int64(v.AmountCents), v.IssuedAt.UTC().UnixNano(), int64(v.Position), view}, "attestation " + number})
+				int64(v.AmountCents), v.IssuedAt.UTC().UnixNano(), int64(v.Position), view}, "attestation", number})
 		}
 		return nil
 	})

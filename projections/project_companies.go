@@ -153,10 +153,10 @@ func (p *companyProjector) prepare(w []rowWrite) ([]rowWrite, error) {
 		}
 		if r.exists {
 			w = append(w, rowWrite{p.st.updateCompany, []any{r.name, string(r.sizeCategory), int64(r.ceiling), int64(r.attested),
-				string(banks), string(atts), int64(r.position), siren}, "company " + siren})
+				string(banks), string(atts), int64(r.position), siren}, "company", siren})
 		} else {
 			w = append(w, rowWrite{p.st.insertCompany, []any{siren, r.name, string(r.sizeCategory), int64(r.ceiling), int64(r.attested),
-				string(banks), string(atts), int64(r.position)}, "company " + siren})
+				string(banks), string(atts), int64(r.position)}, "company", siren})
 		}
 		return nil
 	})

@@ -117,11 +117,11 @@ func (p *loanRequestProjector) prepare(w []rowWrite) ([]rowWrite, error) {
 		}
 		if r.exists {
 			w = append(w, rowWrite{p.st.updateLoan, []any{v.Status, string(v.SizeCategory), int64(v.CeilingCents),
-				int64(v.RemainingCeilingCents), number, int64(v.Position), view, id}, "request " + id})
+				int64(v.RemainingCeilingCents), number, int64(v.Position), view, id}, "request", id})
 		} else {
 			w = append(w, rowWrite{p.st.insertLoan, []any{id, v.SIREN, v.BankCode, v.Status, v.RequestedOn, v.RegionCode, v.Section,
 				string(v.SizeCategory), int64(v.AmountCents), int64(v.CeilingCents), int64(v.RemainingCeilingCents),
-				number, int64(v.Position), view}, "request " + id})
+				number, int64(v.Position), view}, "request", id})
 		}
 		return nil
 	})

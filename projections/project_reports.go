@@ -244,11 +244,11 @@ func (p *reportProjector) prepare(w []rowWrite) ([]rowWrite, error) {
 		}
 		if f.exists {
 			w = append(w, rowWrite{p.st.updateFact, []any{number, int64(f.rateBps), f.pending, f.rejected, f.attested, f.cancelled,
-				f.granted, int64(f.attestedCents), int64(f.guaranteedCents), int64(f.grantedCents), int64(f.position), id}, "report fact " + id})
+				f.granted, int64(f.attestedCents), int64(f.guaranteedCents), int64(f.grantedCents), int64(f.position), id}, "report fact", id})
 		} else {
 			w = append(w, rowWrite{p.st.insertFact, []any{id, number, f.requestedOn, f.week, f.month, f.region, f.section, f.size,
 				f.bank, int64(f.requested), int64(f.rateBps), f.pending, f.rejected, f.attested, f.cancelled,
-				f.granted, int64(f.attestedCents), int64(f.guaranteedCents), int64(f.grantedCents), int64(f.position)}, "report fact " + id})
+				f.granted, int64(f.attestedCents), int64(f.guaranteedCents), int64(f.grantedCents), int64(f.position)}, "report fact", id})
 		}
 		return nil
 	})

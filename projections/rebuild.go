@@ -116,7 +116,10 @@ func (r *ReadModels) Rebuild(ctx context.Context, progress ProgressFunc) (_ Rebu
 // events to the rows in memory, encoding them) and SQLite's writes run on
 // both cores. It needs every row in memory (a fresh generation holds all
 // of its rows until it outgrows Config.CacheRows); when a projector no
-// longer does, it stops at the batch boundary, and catchUp goes on.
+// longer does, it stops at the batch boundary, and catchUp goes on. Rows
+// are handed off to the projectors' memory (and the attestation cache
+// invalidated) before their batch commits, which is safe only because the
+// fresh generation answers no query until the swap.
 func (r *ReadModels) catchUpPipelined(ctx context.Context, a *applier, f *feed, target uint64, progress ProgressFunc, res *RebuildResult) error {
 	g := a.gen
 	g.applyMu.Lock()
