@@ -18,6 +18,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/attestation-ledger/attestation-ledger/domain"
+	"github.com/attestation-ledger/attestation-ledger/internal/errs"
 )
 
 // KeyFile is the name of the signing key's file in the data dir.
@@ -27,7 +28,7 @@ const KeyFile = "jwt-ed25519.pem"
 
 // ErrUnauthenticated is the error of a missing, malformed, forged or expired
 // token.
-var ErrUnauthenticated = errors.New("unauthenticated")
+var ErrUnauthenticated = errs.New(errs.Unauthenticated, "unauthenticated")
 
 // Principal is an authenticated caller.
 type Principal struct {

@@ -1,23 +1,32 @@
 package domain
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 )
 
-// Kinds of domain error, matched with errors.Is. The transport maps each kind
-// to a status (invalid 400, not found 404, conflict 409).
+// Kinds of domain error, matched with errors.Is. Each carries its kind in
+// the ledger's error vocabulary (internal/errs, whose strings ErrorKind
+// returns: the domain imports only the standard library), which the
+// transport maps to a status (invalid 400, not found 404, conflict 409).
 var (
 	// ErrInvalid: the input breaks a validation rule; nothing was decided.
-	ErrInvalid = errors.New("invalid input")
+	ErrInvalid error = &kindError{msg: "invalid input", kind: "validation"}
 	// ErrNotFound: the request or attestation does not exist, or is not the
 	// actor's to see or act on.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound error = &kindError{msg: "not found", kind: "not-found"}
 	// ErrConflict: the command does not fit the current state (e.g. granting
 	// a cancelled attestation).
-	ErrConflict = errors.New("state conflict")
+	ErrConflict error = &kindError{msg: "state conflict", kind: "state-conflict"}
 )
+
+// kindError is a domain sentinel with its kind.
+type kindError struct{ msg, kind string }
+
+func (e *kindError) Error() string { return e.msg }
+
+// ErrorKind returns the kind's name in the ledger's error vocabulary.
+func (e *kindError) ErrorKind() string { return e.kind }
 
 // FieldError is one invalid field of an input.
 type FieldError struct {
@@ -43,6 +52,9 @@ func (e *ValidationError) Error() string {
 
 // Is makes a ValidationError match ErrInvalid.
 func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
+
+// ErrorKind returns the kind's name in the ledger's error vocabulary.
+func (e *ValidationError) ErrorKind() string { return "validation" }
 
 // validator collects field errors.
 type validator struct{ errs []FieldError }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/attestation-ledger/attestation-ledger/domain"
 	"github.com/attestation-ledger/attestation-ledger/eventstore"
+	"github.com/attestation-ledger/attestation-ledger/internal/errs"
 )
 
 // Meta is what a command carries besides its data.
@@ -32,7 +33,7 @@ type Meta struct {
 }
 
 // ErrIdempotencyMismatch: an idempotency key was reused with another input.
-var ErrIdempotencyMismatch = errors.New("idempotency key already used with a different request")
+var ErrIdempotencyMismatch = errs.NewCode(errs.Conflict, "idempotency-key-reused", "idempotency key already used with a different request")
 
 // Keys is the durable register of idempotency keys. A retry is recognised
 // from the company's own stream (its events' ids derive from the key), but
@@ -83,7 +84,7 @@ type Outcome struct {
 
 // ErrBusy: the company's stream kept changing under the command for more
 // retries than allowed.
-var ErrBusy = errors.New("too much contention on the company, retry later")
+var ErrBusy = errs.New(errs.TooBusy, "too much contention on the company, retry later")
 
 // locks serialises the commands of one company within this process, so
 // that contention resolves by waiting rather than by conflict retries;

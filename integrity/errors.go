@@ -1,6 +1,10 @@
 package integrity
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/attestation-ledger/attestation-ledger/internal/errs"
+)
 
 // Sentinel errors of the package, wrapped with context; match them with
 // errors.Is.
@@ -17,15 +21,15 @@ var (
 	ErrMismatch = errors.New("integrity: entries do not match the checkpoint")
 	// ErrBadCheckpoint: a checkpoint is malformed, or not signed by the
 	// expected key.
-	ErrBadCheckpoint = errors.New("integrity: bad checkpoint")
+	ErrBadCheckpoint = errs.New(errs.Invalid, "integrity: bad checkpoint")
 	// ErrBadRequest: a proof was asked for indexes or sizes the tree
 	// cannot answer (out of range, or beyond the tree).
-	ErrBadRequest = errors.New("integrity: bad proof request")
+	ErrBadRequest = errs.New(errs.Invalid, "integrity: bad proof request")
 	// ErrAudit: the self-audit found the stored tree, the log and the
 	// checkpoints disagreeing.
 	ErrAudit = errors.New("integrity: self-audit failed")
 	// ErrNoCheckpoint: no checkpoint of the asked size was published.
-	ErrNoCheckpoint = errors.New("integrity: no such checkpoint")
+	ErrNoCheckpoint = errs.New(errs.NotFound, "integrity: no such checkpoint")
 	// ErrClosed: the Log was closed.
-	ErrClosed = errors.New("integrity: closed")
+	ErrClosed = errs.New(errs.Unavailable, "integrity: closed")
 )

@@ -1,7 +1,7 @@
 package projections
 
-import "errors"
+import "github.com/attestation-ledger/attestation-ledger/internal/errs"
 
 // ErrNotFound is returned by a query for a row that does not exist (yet):
 // the caller may wait for a log position and ask again.
-var ErrNotFound = errors.New("projections: not found")
+var ErrNotFound = errs.New(errs.NotFound, "projections: not found")

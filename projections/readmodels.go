@@ -2,21 +2,22 @@ package projections
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+
+	"github.com/attestation-ledger/attestation-ledger/internal/errs"
 )
 
 // Sentinel errors of the read models (ErrNotFound is in errors.go).
 var (
 	// ErrInvalidQuery: a query's parameters are invalid (limit, cursor,
 	// grouping, date range).
-	ErrInvalidQuery = errors.New("projections: invalid query")
+	ErrInvalidQuery = errs.New(errs.Invalid, "projections: invalid query")
 	// ErrClosed: the read models are closed.
-	ErrClosed = errors.New("projections: closed")
+	ErrClosed = errs.New(errs.Unavailable, "projections: closed")
 )
 
 // ReadModels are the SQL read models of the ledger, in one SQLite file

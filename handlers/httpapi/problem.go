@@ -1,18 +1,14 @@
 package httpapi
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
 
-	"github.com/attestation-ledger/attestation-ledger/auth"
 	"github.com/attestation-ledger/attestation-ledger/domain"
-	"github.com/attestation-ledger/attestation-ledger/eventstore"
-	"github.com/attestation-ledger/attestation-ledger/handlers"
-	"github.com/attestation-ledger/attestation-ledger/projections"
+	"github.com/attestation-ledger/attestation-ledger/internal/errs"
 )
 
 // Problem is an RFC 9457 problem document.
@@ -33,51 +29,74 @@ type Problem struct {
 // problemType is the base of the problem type URIs.
 const problemType = "https://attestation-ledger.example/problems/"
 
-// Sentinels of transport-level errors.
+// Sentinels of transport-level errors, each with its kind.
 var (
-	errForbidden        = errors.New("your role may not do this")
-	errTooLarge         = errors.New("request body larger than 1 MiB")
-	errUnsupportedMedia = errors.New("request body must be application/json")
-	errTooBusy          = errors.New("too many requests in flight")
-	errNotCaughtUp      = errors.New("read models have not reached minPosition in time")
-	errMethod           = errors.New("method not allowed")
+	errForbidden        = errs.New(errs.Forbidden, "your role may not do this")
+	errTooLarge         = errs.New(errs.TooLarge, "request body larger than 1 MiB")
+	errUnsupportedMedia = errs.New(errs.UnsupportedMedia, "request body must be application/json")
+	errTooBusy          = errs.New(errs.TooBusy, "too many requests in flight")
+	errNotCaughtUp      = errs.New(errs.Unavailable, "read models have not reached minPosition in time")
+	errMethod           = errs.New(errs.MethodNotAllowed, "method not allowed")
 	// errWritten marks an error met after the response was started: it can
 	// only be logged.
 	errWritten = errors.New("response already started")
 )
 
-// problemOf maps an error to its problem: the one place where kinds of
-// error become statuses.
+// problemSpec is how one kind of error is answered.
+type problemSpec struct {
+	status int
+	title  string
+	// detail, when set, replaces the error's own text (which may say more
+	// than a client should read).
+	detail string
+	// retryAfter, in seconds, is sent as the Retry-After header.
+	retryAfter int
+}
+
+// problems is the one table from the kinds of error (internal/errs) to
+// statuses: no other code chooses a status for an error.
+var problems = map[errs.Kind]problemSpec{
+	errs.Invalid:          {status: http.StatusBadRequest, title: "Invalid request"},
+	errs.Unauthenticated:  {status: http.StatusUnauthorized, title: "Missing or invalid token", detail: "send Authorization: Bearer <token> with a valid, unexpired token"},
+	errs.Forbidden:        {status: http.StatusForbidden, title: "Forbidden"},
+	errs.NotFound:         {status: http.StatusNotFound, title: "Not found", detail: "no such resource"},
+	errs.Conflict:         {status: http.StatusConflict, title: "State conflict"},
+	errs.TooLarge:         {status: http.StatusRequestEntityTooLarge, title: "Request body too large"},
+	errs.UnsupportedMedia: {status: http.StatusUnsupportedMediaType, title: "Unsupported media type"},
+	errs.MethodNotAllowed: {status: http.StatusMethodNotAllowed, title: "Method not allowed"},
+	errs.TooBusy:          {status: http.StatusTooManyRequests, title: "Too many requests", retryAfter: 1},
+	errs.Unavailable:      {status: http.StatusServiceUnavailable, title: "Service unavailable", retryAfter: 1},
+	errs.Internal:         {status: http.StatusInternalServerError, title: "Internal error", detail: "an unexpected error occurred; quote the request id"},
+}
+
+// titles refines the title of a problem whose error carries a finer code.
+var titles = map[string]string{
+	"idempotency-key-reused": "Idempotency key reused",
+}
+
+// problemOf maps an error to its problem through the kind it carries.
 func problemOf(err error) Problem {
+	kind := errs.KindOf(err)
+	spec, ok := problems[kind]
+	if !ok {
+		kind, spec = errs.Internal, problems[errs.Internal]
+	}
+	code := errs.CodeOf(err)
+	if kind == errs.Internal {
+		code = string(errs.Internal)
+	}
+	p := Problem{Type: problemType + code, Title: spec.title, Status: spec.status, Detail: spec.detail, retryAfter: spec.retryAfter}
+	if t, ok := titles[code]; ok {
+		p.Title = t
+	}
 	var ve *domain.ValidationError
 	switch {
 	case errors.As(err, &ve):
-		return Problem{Type: problemType + "validation", Title: "Invalid request", Status: http.StatusBadRequest, Detail: "one or more fields are invalid", Errors: ve.Errors}
-	case errors.Is(err, domain.ErrInvalid), errors.Is(err, eventstore.ErrInvalidEvent), errors.Is(err, eventstore.ErrEventTooLarge):
-		return Problem{Type: problemType + "validation", Title: "Invalid request", Status: http.StatusBadRequest, Detail: err.Error()}
-	case errors.Is(err, auth.ErrUnauthenticated):
-		return Problem{Type: problemType + "unauthenticated", Title: "Missing or invalid token", Status: http.StatusUnauthorized, Detail: "send Authorization: Bearer <token> with a valid, unexpired token"}
-	case errors.Is(err, errForbidden):
-		return Problem{Type: problemType + "forbidden", Title: "Forbidden", Status: http.StatusForbidden, Detail: err.Error()}
-	case errors.Is(err, domain.ErrNotFound), errors.Is(err, projections.ErrNotFound):
-		return Problem{Type: problemType + "not-found", Title: "Not found", Status: http.StatusNotFound, Detail: "no such resource"}
-	case errors.Is(err, handlers.ErrIdempotencyMismatch):
-		return Problem{Type: problemType + "idempotency-key-reused", Title: "Idempotency key reused", Status: http.StatusConflict, Detail: err.Error()}
-	case errors.Is(err, domain.ErrConflict):
-		return Problem{Type: problemType + "state-conflict", Title: "State conflict", Status: http.StatusConflict, Detail: err.Error()}
-	case errors.Is(err, errMethod):
-		return Problem{Type: problemType + "method-not-allowed", Title: "Method not allowed", Status: http.StatusMethodNotAllowed, Detail: err.Error()}
-	case errors.Is(err, errTooLarge):
-		return Problem{Type: problemType + "too-large", Title: "Request body too large", Status: http.StatusRequestEntityTooLarge, Detail: err.Error()}
-	case errors.Is(err, errUnsupportedMedia):
-		return Problem{Type: problemType + "unsupported-media-type", Title: "Unsupported media type", Status: http.StatusUnsupportedMediaType, Detail: err.Error()}
-	case errors.Is(err, errTooBusy), errors.Is(err, handlers.ErrBusy):
-		return Problem{Type: problemType + "too-many-requests", Title: "Too many requests", Status: http.StatusTooManyRequests, Detail: err.Error(), retryAfter: 1}
-	case errors.Is(err, errNotCaughtUp), errors.Is(err, eventstore.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
-		return Problem{Type: problemType + "unavailable", Title: "Service unavailable", Status: http.StatusServiceUnavailable, Detail: err.Error(), retryAfter: 1}
-	default:
-		return Problem{Type: problemType + "internal", Title: "Internal error", Status: http.StatusInternalServerError, Detail: "an unexpected error occurred; quote the request id"}
+		p.Detail, p.Errors = "one or more fields are invalid", ve.Errors
+	case p.Detail == "":
+		p.Detail = err.Error()
 	}
+	return p
 }
 
 // writeError answers with the problem of err, and logs server errors.
