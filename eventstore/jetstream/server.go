@@ -106,6 +106,12 @@ func connect(cfg *Config, ns *server.Server) (*nats.Conn, error) {
 		if cfg.TLS != nil {
 			opts = append(opts, nats.Secure(cfg.TLS))
 		}
+		// A server cut off by a partition keeps the TCP connection open and
+		// silent: only pings notice, and the client then reconnects to
+		// another node of the cluster. Two missed pings a second apart
+		// take 2-3 s, well within the 4-9 s the cluster needs to elect
+		// another stream leader.
+		opts = append(opts, nats.PingInterval(time.Second), nats.MaxPingsOutstanding(2))
 	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {

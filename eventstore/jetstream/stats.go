@@ -1,6 +1,10 @@
 package jetstream
 
-import "sync/atomic"
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+)
 
 // Stats are counters of the group commit since the store was opened.
 type Stats struct {
@@ -41,4 +45,17 @@ func (s *Store) ClientURL() string {
 		return ""
 	}
 	return s.ns.ClientURL()
+}
+
+// StreamLeader returns the server name of the ledger stream's current
+// leader (on a cluster; the one server otherwise).
+func (s *Store) StreamLeader(ctx context.Context) (string, error) {
+	info, err := s.stream.Info(ctx)
+	if err != nil {
+		return "", fmt.Errorf("ledger stream info: %w", translate(err))
+	}
+	if info.Cluster == nil {
+		return "", nil
+	}
+	return info.Cluster.Leader, nil
 }
