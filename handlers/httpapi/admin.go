@@ -3,7 +3,6 @@ package httpapi
 import (
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -45,7 +44,7 @@ func (s *Server) rebuildProjections(w http.ResponseWriter, r *http.Request) erro
 	}
 	defer rebuilding.Unlock()
 	p := principalOf(r.Context())
-	slog.InfoContext(r.Context(), "admin action: projections rebuild", "event", "admin.projections.rebuild", "subject", p.Subject, "request_id", requestIDOf(r.Context()))
+	s.log.InfoContext(r.Context(), "admin action: projections rebuild", "event", "admin.projections.rebuild", "subject", p.Subject, "request_id", requestIDOf(r.Context()))
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
 	enc := json.NewEncoder(w)
@@ -64,7 +63,7 @@ func (s *Server) rebuildProjections(w http.ResponseWriter, r *http.Request) erro
 	final := rebuildLine{Done: true, Applied: res.Events, Total: res.Events, Position: res.Position, DeadLetters: res.DeadLetters, Seconds: res.Duration.Seconds()}
 	if err != nil {
 		final.Error = err.Error()
-		slog.ErrorContext(r.Context(), "projections rebuild failed", "err", err)
+		s.log.ErrorContext(r.Context(), "projections rebuild failed", "request_id", requestIDOf(r.Context()), "err", err)
 	}
 	_ = enc.Encode(final)
 	return nil
