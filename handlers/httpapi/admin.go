@@ -39,6 +39,11 @@ func (s *Server) rebuildProjections(w http.ResponseWriter, r *http.Request) erro
 			return err
 		}
 	}
+	// A rebuild needs no replay (it has the same effect however often it
+	// runs), but the key is held to the bound every POST documents.
+	if key := r.Header.Get("Idempotency-Key"); len(key) > maxIdempotencyKey {
+		return badParam("Idempotency-Key", fmt.Sprintf("must be at most %d bytes", maxIdempotencyKey))
+	}
 	if !rebuilding.TryLock() {
 		return fmt.Errorf("%w: a rebuild is already running", domain.ErrConflict)
 	}
