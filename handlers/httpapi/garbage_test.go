@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -146,6 +147,7 @@ func TestGarbageNeverAnswers500(t *testing.T) {
 	}
 
 	sent := 0
+	checked := map[string]bool{} // route, parameter and status already checked against openapi.json
 	for _, route := range httpapi.RoutePatterns() {
 		params, ok := docParams[route]
 		if !ok {
@@ -207,21 +209,29 @@ func TestGarbageNeverAnswers500(t *testing.T) {
 			}
 			return request{path, headers}
 		}
-		// send checks the exchange against openapi.json too when conform
-		// is set (the check costs more than the request).
-		send := func(role domain.Role, req request, conform bool) response {
+		// send sends a request, and checks the exchange against
+		// openapi.json when conform is set and it is new: a success (the
+		// document must allow what the server accepts), or the first
+		// answer of its status to garbage in this parameter (the check
+		// costs far more than the request). An empty query parameter is
+		// not checked: the server answers it as an absent one, which the
+		// document, where a parameter may not be empty, calls invalid.
+		send := func(role domain.Role, req request, param string, conform bool) response {
 			sent++
-			if _, query, _ := strings.Cut(req.path, "?"); conform && !emptyParam.MatchString(query) {
-				return s.do(method, req.path, tokens[role], bodies[route], req.headers...)
+			r, httpReq, httpResp := s.exchange(method, req.path, tokens[role], bodies[route], req.headers...)
+			key := fmt.Sprint(route, param, r.status)
+			if _, query, _ := strings.Cut(req.path, "?"); conform && !emptyParam.MatchString(query) && (r.status < 300 || !checked[key]) {
+				checked[key] = true
+				httpapi.CheckConformance(t, httpReq, nil, httpResp, r.body)
 			}
-			return s.doUnchecked(method, req.path, tokens[role], bodies[route], req.headers...)
+			return r
 		}
 
 		// The roles allowed: those not refused on a valid request (every
 		// role when the route needs no token).
 		var roles []domain.Role
 		for _, role := range []domain.Role{domain.RoleCompany, domain.RoleBank, domain.RoleAuditor, domain.RoleRegulator, domain.RoleAdmin} {
-			r := send(role, build("", ""), true)
+			r := send(role, build("", ""), "", true)
 			check(route, string(role), "valid request", r)
 			// The valid request must get through, else the garbage
 			// would be refused for the wrong reason: only a role not
@@ -235,11 +245,18 @@ func TestGarbageNeverAnswers500(t *testing.T) {
 				roles = append(roles, role)
 			}
 		}
-		if route == "POST /v1/admin/projections/rebuild" {
+		rebuild := route == "POST /v1/admin/projections/rebuild"
+		if rebuild {
 			roles = roles[:1] // a rebuild each time: one role is enough
 		}
 		for i, role := range roles {
+			if i > 0 && testing.Short() {
+				break
+			}
 			for _, p := range params {
+				if p.In == "header" && i > 0 {
+					continue // headers are read before the role matters
+				}
 				var variants []string
 				for _, g := range garbage {
 					switch p.In {
@@ -264,8 +281,19 @@ func TestGarbageNeverAnswers500(t *testing.T) {
 					// Malformed encodings and repeated parameters.
 					variants = append(variants, p.Name+"=%zz", p.Name+"=%", p.Name+"=1&"+p.Name+"=abc", p.Name, p.Name+"=a%00b")
 				}
+				if rebuild {
+					// Each accepted value costs a rebuild: a few, and
+					// every one over the documented bound.
+					var few []string
+					for j, v := range variants {
+						if j%6 == 0 || len(v) > 200 {
+							few = append(few, v)
+						}
+					}
+					variants = few
+				}
 				for _, v := range variants {
-					check(route, string(role), p.In+" "+p.Name+"="+truncate(v), send(role, build(p.Name, v), i == 0))
+					check(route, string(role), p.In+" "+p.Name+"="+truncate(v), send(role, build(p.Name, v), p.Name, i == 0))
 				}
 			}
 		}
@@ -276,12 +304,9 @@ func TestGarbageNeverAnswers500(t *testing.T) {
 	t.Logf("%d requests sent", sent)
 }
 
-// doUnchecked is service.do without the check against openapi.json. The
-// garbage walk checks the exchanges of the first role allowed on each
-// route, except those with an empty query parameter ("?limit=" or
-// "?limit"): the server answers it as an absent one, which the document,
-// where a parameter may not be empty, calls invalid.
-func (s *service) doUnchecked(method, path, token string, body any, headers ...string) response {
+// exchange sends a request like service.do, without checking it against
+// openapi.json, and returns the request and response too.
+func (s *service) exchange(method, path, token string, body any, headers ...string) (response, *http.Request, *http.Response) {
 	s.t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -313,7 +338,7 @@ func (s *service) doUnchecked(method, path, token string, body any, headers ...s
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	return response{status: resp.StatusCode, header: resp.Header, body: data}
+	return response{status: resp.StatusCode, header: resp.Header, body: data}, req, resp
 }
 
 // emptyParam matches a query with an empty parameter.
