@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -83,16 +84,21 @@ func addSettingFlags(cmd *cobra.Command, keys ...string) {
 	}
 }
 
-// newLogger returns a JSON logger in UTC at the configured level.
-func newLogger(level string) (*slog.Logger, error) {
+// newLogger returns a JSON logger to standard error, in UTC, at the
+// configured level.
+func newLogger(level string) (*slog.Logger, error) { return newLoggerTo(os.Stderr, level) }
+
+// newLoggerTo returns a JSON logger to w whose record times are in UTC
+// (slog's JSON handler writes them in local time) at the given level.
+func newLoggerTo(w io.Writer, level string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("log-level %q: must be debug, info, warn or error", level)
 	}
-	h := slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{
+	h := slog.NewJSONHandler(w, &slog.HandlerOptions{
 		Level: l,
-		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
-			if a.Key == slog.TimeKey && a.Value.Kind() == slog.KindTime {
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey && a.Value.Kind() == slog.KindTime {
 				a.Value = slog.TimeValue(a.Value.Time().UTC())
 			}
 			return a

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -40,12 +39,17 @@ func (s *Server) rebuildProjections(w http.ResponseWriter, r *http.Request) erro
 			return err
 		}
 	}
+	// A rebuild needs no replay (it has the same effect however often it
+	// runs), but the key is held to the bound every POST documents.
+	if key := r.Header.Get("Idempotency-Key"); len(key) > maxIdempotencyKey {
+		return badParam("Idempotency-Key", fmt.Sprintf("must be at most %d bytes", maxIdempotencyKey))
+	}
 	if !rebuilding.TryLock() {
 		return fmt.Errorf("%w: a rebuild is already running", domain.ErrConflict)
 	}
 	defer rebuilding.Unlock()
 	p := principalOf(r.Context())
-	slog.InfoContext(r.Context(), "admin action: projections rebuild", "event", "admin.projections.rebuild", "subject", p.Subject, "request_id", requestIDOf(r.Context()))
+	s.log.InfoContext(r.Context(), "admin action: projections rebuild", "event", "admin.projections.rebuild", "subject", p.Subject, "request_id", requestIDOf(r.Context()))
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
 	enc := json.NewEncoder(w)
@@ -64,7 +68,7 @@ func (s *Server) rebuildProjections(w http.ResponseWriter, r *http.Request) erro
 	final := rebuildLine{Done: true, Applied: res.Events, Total: res.Events, Position: res.Position, DeadLetters: res.DeadLetters, Seconds: res.Duration.Seconds()}
 	if err != nil {
 		final.Error = err.Error()
-		slog.ErrorContext(r.Context(), "projections rebuild failed", "err", err)
+		s.log.ErrorContext(r.Context(), "projections rebuild failed", "request_id", requestIDOf(r.Context()), "err", err)
 	}
 	_ = enc.Encode(final)
 	return nil

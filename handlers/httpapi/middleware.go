@@ -20,7 +20,19 @@ type ctxKey int
 const (
 	keyRequestID ctxKey = iota
 	keyPrincipal
+	keyLogger
 )
+
+// loggerOf returns the server's logger, which instrument puts in every
+// request's context, so that free functions such as writeError log through
+// the injected logger too. Only a handler served outside instrument (none
+// is) falls back to the default logger, as Config.Logger does.
+func loggerOf(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(keyLogger).(*slog.Logger); ok {
+		return l
+	}
+	return slog.Default()
+}
 
 func requestIDOf(ctx context.Context) string {
 	id, _ := ctx.Value(keyRequestID).(string)
@@ -83,12 +95,12 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 			id = ulid.Make().String()
 		}
 		w.Header().Set("X-Request-Id", id)
-		ctx := context.WithValue(r.Context(), keyRequestID, id)
+		ctx := context.WithValue(context.WithValue(r.Context(), keyRequestID, id), keyLogger, s.log)
 		r = r.WithContext(ctx)
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {
-				slog.ErrorContext(ctx, "panic in handler", "panic", v, "path", r.URL.Path, "request_id", id)
+				s.log.ErrorContext(ctx, "panic in handler", "panic", v, "path", r.URL.Path, "request_id", id)
 				if rec.status == 0 {
 					writeProblem(rec, problemOf(nil))
 				}
@@ -126,7 +138,7 @@ func (s *Server) authed(roles []domain.Role, h func(http.ResponseWriter, *http.R
 		p, err := s.cfg.Verifier.Verify(strings.TrimSpace(token))
 		if err != nil {
 			s.authFailures.WithLabelValues("invalid").Inc()
-			slog.WarnContext(r.Context(), "authentication failed", "path", r.URL.Path, "request_id", requestIDOf(r.Context()), "remote", r.RemoteAddr, "err", err)
+			s.log.WarnContext(r.Context(), "authentication failed", "path", r.URL.Path, "request_id", requestIDOf(r.Context()), "remote", r.RemoteAddr, "err", err)
 			writeError(w, r, auth.ErrUnauthenticated)
 			return
 		}
@@ -136,7 +148,7 @@ func (s *Server) authed(roles []domain.Role, h func(http.ResponseWriter, *http.R
 		}
 		if !allowed {
 			s.denied.WithLabelValues(string(p.Role)).Inc()
-			slog.WarnContext(r.Context(), "access denied", "path", r.URL.Path, "role", p.Role, "subject", p.Subject, "request_id", requestIDOf(r.Context()))
+			s.log.WarnContext(r.Context(), "access denied", "path", r.URL.Path, "role", p.Role, "subject", p.Subject, "request_id", requestIDOf(r.Context()))
 			writeError(w, r, errForbidden)
 			return
 		}

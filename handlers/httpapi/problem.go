@@ -3,7 +3,6 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strconv"
 
@@ -99,17 +98,18 @@ func problemOf(err error) Problem {
 	return p
 }
 
-// writeError answers with the problem of err, and logs server errors.
+// writeError answers with the problem of err, and logs server errors
+// through the server's logger (loggerOf).
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, errWritten) {
-		slog.ErrorContext(r.Context(), "response cut short", "path", r.URL.Path, "request_id", requestIDOf(r.Context()), "err", err)
+		loggerOf(r.Context()).ErrorContext(r.Context(), "response cut short", "path", r.URL.Path, "request_id", requestIDOf(r.Context()), "err", err)
 		return
 	}
 	p := problemOf(err)
 	p.Instance = r.URL.Path
 	p.RequestID = requestIDOf(r.Context())
 	if p.Status >= 500 {
-		slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "request_id", p.RequestID, "status", p.Status, "err", err)
+		loggerOf(r.Context()).ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "request_id", p.RequestID, "status", p.Status, "err", err)
 	}
 	writeProblem(w, p)
 }
