@@ -11,12 +11,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/attestation-ledger/attestation-ledger/domain"
 	"github.com/attestation-ledger/attestation-ledger/eventstore/jetstream"
+	"github.com/attestation-ledger/attestation-ledger/internal/datadir"
 	"github.com/attestation-ledger/attestation-ledger/projections"
 )
 
@@ -96,14 +96,18 @@ func newProjectionsCommand() *cobra.Command {
 // rebuildOffline rebuilds the read models of a stopped service straight
 // from the data dir's embedded event store.
 func rebuildOffline(ctx context.Context, cmd *cobra.Command, dataDir string) error {
+	dirs := datadir.New(dataDir)
+	if err := dirs.MustExist(); err != nil {
+		return err
+	}
 	collectLessOften()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store, err := jetstream.Open(ctx, jetstream.Config{DataDir: filepath.Join(dataDir, "jetstream"), Logger: quiet})
+	store, err := jetstream.Open(ctx, jetstream.Config{DataDir: dirs.Store, Logger: quiet})
 	if err != nil {
 		return fmt.Errorf("open the event store (is the service still running?): %w", err)
 	}
 	defer store.Close()
-	rm, err := projections.Open(ctx, projections.Config{Dir: filepath.Join(dataDir, "readmodels"), Store: store, Logger: quiet})
+	rm, err := projections.Open(ctx, projections.Config{Dir: dirs.ReadModels, Store: store, Logger: quiet})
 	if err != nil {
 		return err
 	}
