@@ -9,7 +9,7 @@ import (
 )
 
 // newProgress returns a progress bar on stderr when it is a terminal, and a
-// silent one otherwise (API.md: long work stays quiet when output is not a
+// silent one otherwise (docs/API.md: long work stays quiet when output is not a
 // terminal).
 func newProgress(total int64, what string) *progressbar.ProgressBar {
 	var w io.Writer = io.Discard

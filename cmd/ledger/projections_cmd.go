@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/attestation-ledger/attestation-ledger/auth"
 	"github.com/attestation-ledger/attestation-ledger/domain"
 	"github.com/attestation-ledger/attestation-ledger/eventstore/jetstream"
 	"github.com/attestation-ledger/attestation-ledger/internal/datadir"
@@ -36,11 +37,11 @@ func newProjectionsCommand() *cobra.Command {
 			if v.GetBool("offline") {
 				return rebuildOffline(ctx, cmd, v.GetString("data-dir"))
 			}
-			c, err := newAPIClient(v, domain.RoleAdmin, "ledger-cli")
+			c, err := newAPIClient(v, 2)
 			if err != nil {
 				return err
 			}
-			resp, err := c.do(ctx, http.MethodPost, "/v1/admin/projections/rebuild", nil)
+			resp, err := c.stream(ctx, auth.Principal{Role: domain.RoleAdmin, Subject: "ledger-cli"}, http.MethodPost, "/v1/admin/projections/rebuild")
 			if err != nil {
 				return err
 			}
@@ -99,6 +100,9 @@ func rebuildOffline(ctx context.Context, cmd *cobra.Command, dataDir string) err
 	dirs := datadir.New(dataDir)
 	if err := dirs.MustExist(); err != nil {
 		return err
+	}
+	if _, err := os.Stat(dirs.Store); err != nil {
+		return fmt.Errorf("no event store in the data dir %s: %w", datadir.Abs(dataDir), err)
 	}
 	collectLessOften()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
