@@ -18,7 +18,7 @@ func newTokenCommand() *cobra.Command {
 data dir has none yet (a server started on that data dir later uses it). The
 data dir itself must exist: a wrong --data-dir (or working directory) fails
 instead of creating a new data dir whose tokens the server would refuse.`,
-		Args:  cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v, err := loadConfig(cmd)
 			if err != nil {
