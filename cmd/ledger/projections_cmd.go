@@ -41,57 +41,63 @@ func newProjectionsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := c.stream(ctx, auth.Principal{Role: domain.RoleAdmin, Subject: "ledger-cli"}, http.MethodPost, "/v1/admin/projections/rebuild")
-			if err != nil {
-				return err
-			}
-			defer resp.Body.Close()
-			bar := newProgress(-1, "rebuilding read models")
-			var line struct {
-				Done        bool    `json:"done"`
-				Applied     uint64  `json:"applied"`
-				Total       uint64  `json:"total"`
-				Position    uint64  `json:"position"`
-				DeadLetters int64   `json:"deadLetters"`
-				Seconds     float64 `json:"seconds"`
-				Error       string  `json:"error"`
-			}
-			sc := bufio.NewScanner(resp.Body)
-			for sc.Scan() {
-				if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
-					return fmt.Errorf("read progress: %w", err)
-				}
-				if line.Total > 0 {
-					bar.ChangeMax64(int64(line.Total))
-				}
-				_ = bar.Set64(int64(line.Applied))
-				if line.Done {
-					break
-				}
-			}
-			_ = bar.Finish()
-			if err := sc.Err(); err != nil {
-				return fmt.Errorf("read progress: %w", err)
-			}
-			switch {
-			case !line.Done:
-				return errors.New("the server ended the rebuild without a result")
-			case line.Error != "":
-				return fmt.Errorf("rebuild failed: %s", line.Error)
-			}
-			rate := 0.0
-			if line.Seconds > 0 {
-				rate = float64(line.Applied) / line.Seconds
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "rebuilt read models: %d events in %.2fs (%.0f events/s), up to position %d, %d dead letters\n",
-				line.Applied, line.Seconds, rate, line.Position, line.DeadLetters)
-			return nil
+			return rebuildOnline(ctx, cmd.OutOrStdout(), c)
 		},
 	}
 	addClientFlags(rebuild)
 	rebuild.Flags().Bool("offline", false, "rebuild in the data dir while the service is stopped, instead of asking the running server")
 	p.AddCommand(rebuild)
 	return p
+}
+
+// rebuildOnline asks the running server to rebuild its read models and
+// follows its progress.
+func rebuildOnline(ctx context.Context, w io.Writer, c *apiClient) error {
+	resp, err := c.stream(ctx, auth.Principal{Role: domain.RoleAdmin, Subject: "ledger-cli"}, http.MethodPost, "/v1/admin/projections/rebuild")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	bar := newProgress(-1, "rebuilding read models")
+	var line struct {
+		Done        bool    `json:"done"`
+		Applied     uint64  `json:"applied"`
+		Total       uint64  `json:"total"`
+		Position    uint64  `json:"position"`
+		DeadLetters int64   `json:"deadLetters"`
+		Seconds     float64 `json:"seconds"`
+		Error       string  `json:"error"`
+	}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+			return fmt.Errorf("read progress: %w", err)
+		}
+		if line.Total > 0 {
+			bar.ChangeMax64(int64(line.Total))
+		}
+		_ = bar.Set64(int64(line.Applied))
+		if line.Done {
+			break
+		}
+	}
+	_ = bar.Finish()
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("read progress: %w", err)
+	}
+	switch {
+	case !line.Done:
+		return errors.New("the server ended the rebuild without a result")
+	case line.Error != "":
+		return fmt.Errorf("rebuild failed: %s", line.Error)
+	}
+	rate := 0.0
+	if line.Seconds > 0 {
+		rate = float64(line.Applied) / line.Seconds
+	}
+	fmt.Fprintf(w, "rebuilt read models: %d events in %.2fs (%.0f events/s), up to position %d, %d dead letters\n",
+		line.Applied, line.Seconds, rate, line.Position, line.DeadLetters)
+	return nil
 }
 
 // rebuildOffline rebuilds the read models of a stopped service straight
