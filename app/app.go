@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 	"github.com/attestation-ledger/attestation-ledger/handlers"
 	"github.com/attestation-ledger/attestation-ledger/handlers/httpapi"
 	"github.com/attestation-ledger/attestation-ledger/integrity"
+	"github.com/attestation-ledger/attestation-ledger/internal/datadir"
 	"github.com/attestation-ledger/attestation-ledger/projections"
 )
 
@@ -105,6 +105,7 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
+	dirs := datadir.New(cfg.DataDir)
 	a := &App{cfg: cfg, log: cfg.Logger, Registry: prometheus.NewRegistry(), errs: make(chan error, 4)}
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -116,21 +117,21 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 		}
 	}()
 	a.Store, err = jetstream.Open(ctx, jetstream.Config{
-		DataDir: filepath.Join(cfg.DataDir, "jetstream"), Listen: cfg.NATSListen, URL: cfg.NATSURL,
+		DataDir: dirs.Store, Listen: cfg.NATSListen, URL: cfg.NATSURL,
 		CredentialsFile: cfg.NATSCredentials, Logger: cfg.Logger.With("component", "eventstore"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open event store: %w", err)
 	}
 	a.ReadModels, err = projections.Open(ctx, projections.Config{
-		Dir: filepath.Join(cfg.DataDir, "readmodels"), Store: a.Store, Registerer: a.Registry,
+		Dir: dirs.ReadModels, Store: a.Store, Registerer: a.Registry,
 		Logger: cfg.Logger.With("component", "projections"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open read models: %w", err)
 	}
 	a.Ledger, err = integrity.Open(ctx, integrity.Config{
-		Dir: filepath.Join(cfg.DataDir, "ledger"), KeyDir: filepath.Join(cfg.DataDir, "keys"), Origin: cfg.Origin,
+		Dir: dirs.Ledger, KeyDir: dirs.Keys, Origin: cfg.Origin,
 		Logger: cfg.Logger.With("component", "integrity"),
 	})
 	if err != nil {
@@ -139,7 +140,7 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err := a.registerLedgerMetrics(); err != nil {
 		return nil, err
 	}
-	a.Signer, err = auth.LoadOrCreateKey(cfg.DataDir)
+	a.Signer, err = auth.LoadOrCreateKey(dirs.TokenKeyDir)
 	if err != nil {
 		return nil, err
 	}

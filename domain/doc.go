@@ -6,5 +6,5 @@
 // aggregate's state (rebuilt from its events), the command, the time it is
 // given and the identifiers generated for it, and returns new events.
 //
-// The rules are those of ../shared/DOMAIN.md; each rule names its section.
+// The rules are those of docs/DOMAIN.md; each rule names its section.
 package domain

@@ -51,7 +51,7 @@ type NewEvent struct {
 // Envelope is a recorded event, as read back from the store.
 //
 // WARNING: the JSON field names are a persisted and public contract
-// (../shared/API.md, the ledger entries); never rename one.
+// (docs/API.md, the ledger entries); never rename one.
 type Envelope struct {
 	Position      uint64          `json:"position"`
 	Stream        string          `json:"stream"`

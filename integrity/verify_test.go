@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,24 +15,31 @@ import (
 	"golang.org/x/mod/sumdb/note"
 )
 
-// exportFixture is an export of a log of 300 events with a checkpoint
-// after every leaf.
+// exportFixture is an export of a log of n events.
 type exportFixture struct {
 	entries     []byte
 	checkpoint  []byte
 	checkpoints []byte
+	leafHashes  []byte
 	vkey        string
 	origin      string
 }
 
+// newExport exports a log of n events with a checkpoint after every leaf.
 func newExport(t *testing.T, n int) exportFixture {
+	return newExportEvery(t, n, 1)
+}
+
+// newExportEvery exports a log of n events with a checkpoint every
+// `every` leaves (and one at n).
+func newExportEvery(t *testing.T, n, every int) exportFixture {
 	t.Helper()
 	rng := newRand(t)
 	store := newStore(t, rng, n)
 	cfg := testConfig(t)
 	l := openLog(t, cfg)
-	appendInBatches(t, l, readAll(t, store), 1, rng.IntN) // a checkpoint per leaf
-	fill(t, store, rng, 7)                                // not in any checkpoint: not exported
+	appendInBatches(t, l, readAll(t, store), every, func(int) int { return every - 1 })
+	fill(t, store, rng, 7) // not in any checkpoint: not exported
 	dir := filepath.Join(t.TempDir(), "export")
 	c, err := l.Export(context.Background(), store, dir)
 	if err != nil {
@@ -50,6 +59,7 @@ func newExport(t *testing.T, n int) exportFixture {
 		entries:     read(ExportEntriesFile),
 		checkpoint:  read(ExportCheckpointFile),
 		checkpoints: read(ExportCheckpointsFile),
+		leafHashes:  read(ExportLeafHashesFile),
 		vkey:        string(read(ExportVerifierKeyFile)),
 		origin:      cfg.Origin,
 	}
@@ -166,11 +176,16 @@ func TestVerifyDetectsTampering(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			for _, cp := range []struct {
-				name  string
-				notes []byte
-				want  int64
-			}{{"latest checkpoint", f.checkpoint, c.single}, {"all checkpoints", f.checkpoints, c.exact}} {
-				res, err := Verify(bytes.NewReader(c.entries), cp.notes, f.vkey, nil)
+				name   string
+				notes  []byte
+				want   int64
+				hashes io.Reader
+			}{
+				{"latest checkpoint", f.checkpoint, c.single, nil},
+				{"all checkpoints", f.checkpoints, c.exact, nil},
+				{"latest checkpoint and leaf hashes", f.checkpoint, c.exact, bytes.NewReader(f.leafHashes)},
+			} {
+				res, err := VerifyWith(bytes.NewReader(c.entries), cp.notes, f.vkey, VerifyOptions{LeafHashes: cp.hashes})
 				var m *Mismatch
 				if !errors.As(err, &m) || !errors.Is(err, ErrMismatch) || res.Mismatch != m {
 					t.Fatalf("%s: Verify = %+v, %v; want a Mismatch", cp.name, res, err)
@@ -181,7 +196,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 				if m.From > c.exact || m.To <= c.exact {
 					t.Fatalf("%s: range [%d, %d) does not hold the bad leaf %d", cp.name, m.From, m.To, c.exact)
 				}
-				if res.Verified != m.From {
+				if res.Verified > m.From {
 					t.Fatalf("%s: verified %d, range from %d", cp.name, res.Verified, m.From)
 				}
 				t.Logf("%s: %v", cp.name, err)
@@ -301,5 +316,92 @@ func TestWriteEntriesPages(t *testing.T) {
 	}
 	if !bytes.Equal(page.Bytes(), join(lines(all.Bytes())[1000:2200])) {
 		t.Fatal("a page differs from the same lines of the whole")
+	}
+}
+
+// With checkpoints every 100 leaves, one altered entry is narrowed to the
+// 100 leaves between two checkpoints; with the export's leaf hashes it is
+// named exactly, wherever it sits.
+func TestVerifyNamesTheFirstBadLeafExactly(t *testing.T) {
+	f := newExportEvery(t, 300, 100)
+	if n, _ := SplitNotes(f.checkpoints); len(n) != 3 {
+		t.Fatalf("%d checkpoints, want 3", len(n))
+	}
+	ls := lines(f.entries)
+	alter := func(idx ...int) []byte {
+		m := make([][]byte, len(ls))
+		copy(m, ls)
+		for _, i := range idx {
+			m[i] = bytes.Replace(bytes.Clone(ls[i]), []byte(`"amountCents":`), []byte(`"amountCents":1`), 1)
+			if bytes.Equal(m[i], ls[i]) {
+				t.Fatalf("entry %d unchanged", i)
+			}
+		}
+		return join(m)
+	}
+	verify := func(entries, notes, hashes []byte) (*Mismatch, error) {
+		t.Helper()
+		var opt VerifyOptions
+		if hashes != nil {
+			opt.LeafHashes = bytes.NewReader(hashes)
+		}
+		_, err := VerifyWith(bytes.NewReader(entries), notes, f.vkey, opt)
+		var m *Mismatch
+		if !errors.As(err, &m) {
+			t.Fatalf("VerifyWith = %v, want a Mismatch", err)
+		}
+		return m, err
+	}
+	// first, middle, last, the last leaf of a checkpoint, just after one
+	for _, idx := range []int{0, 150, 299, 99, 100, 101, 200} {
+		t.Run(fmt.Sprint("leaf ", idx), func(t *testing.T) {
+			entries := alter(idx)
+			for _, notes := range [][]byte{f.checkpoint, f.checkpoints} {
+				m, err := verify(entries, notes, f.leafHashes)
+				want := fmt.Sprintf("leaf %d (position %d, line %d) does not match the checkpoint of size ", idx, idx+1, idx+1)
+				if m.Leaf != int64(idx) || !strings.Contains(err.Error(), want) {
+					t.Fatalf("named leaf %d, want %d: %v", m.Leaf, idx, err)
+				}
+			}
+			// Without the leaf hashes, all checkpoints narrow it to the
+			// leaves between two of them.
+			m, err := verify(entries, f.checkpoints, nil)
+			from := int64(idx / 100 * 100)
+			if m.From != from || m.To != from+100 || m.Leaf != -1 || !strings.Contains(err.Error(), ExportLeafHashesFile) {
+				t.Fatalf("range [%d, %d) leaf %d, want [%d, %d): %v", m.From, m.To, m.Leaf, from, from+100, err)
+			}
+		})
+	}
+	t.Run("two altered: the first is named", func(t *testing.T) {
+		m, _ := verify(alter(250, 120), f.checkpoint, f.leafHashes)
+		if m.Leaf != 120 {
+			t.Fatalf("named %d, want 120", m.Leaf)
+		}
+	})
+	t.Run("altered leaf hashes are not trusted", func(t *testing.T) {
+		hashes := bytes.Clone(f.leafHashes)
+		hashes[32*150] ^= 1
+		m, err := verify(alter(150), f.checkpoint, hashes)
+		if m.Leaf != -1 || m.From != 0 || m.To != 300 || !strings.Contains(err.Error(), "cannot name the leaf") {
+			t.Fatalf("with altered leaf hashes: %+v %v", m, err)
+		}
+		m, _ = verify(alter(150), f.checkpoint, f.leafHashes[:32*200])
+		if m.Leaf != -1 {
+			t.Fatalf("with cut leaf hashes: named %d", m.Leaf)
+		}
+	})
+}
+
+func TestExportLeafHashesAreTheEntriesHashes(t *testing.T) {
+	f := newExportEvery(t, 30, 10)
+	ls := lines(f.entries)
+	if len(f.leafHashes) != 32*len(ls) {
+		t.Fatalf("%d bytes of leaf hashes for %d entries", len(f.leafHashes), len(ls))
+	}
+	for i, l := range ls {
+		h := LeafHash(bytes.TrimSuffix(l, []byte("\n")))
+		if !bytes.Equal(f.leafHashes[32*i:32*i+32], h[:]) {
+			t.Fatalf("leaf hash %d differs", i)
+		}
 	}
 }

@@ -116,7 +116,7 @@ type AttestationFilter struct {
 // AttestationPage is a page of ListAttestations, the body of
 // GET /v1/attestations.
 //
-// WARNING: the JSON names are the public contract of ../shared/API.md.
+// WARNING: the JSON names are the public contract of docs/API.md.
 type AttestationPage struct {
 	Items []AttestationView `json:"items"`
 	// NextCursor is the opaque cursor of the next page, "" after the last.
@@ -229,7 +229,7 @@ func (r *ReadModels) ListAttestations(ctx context.Context, f AttestationFilter) 
 
 // CompanyView is a company as GET /v1/companies/{siren} shows it.
 //
-// WARNING: the JSON names are the public contract of ../shared/API.md.
+// WARNING: the JSON names are the public contract of docs/API.md.
 type CompanyView struct {
 	SIREN        string              `json:"siren"`
 	Name         string              `json:"name"`

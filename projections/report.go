@@ -50,7 +50,7 @@ const TotalKey = "total"
 // attested request, amount × guaranteeRateBps / 10000 rounded down.
 // granted and grantedCents count the loans granted, which stay attested.
 //
-// WARNING: the JSON names are the public contract of ../shared/API.md.
+// WARNING: the JSON names are the public contract of docs/API.md.
 type ReportRow struct {
 	Key             string       `json:"key"`
 	Label           string       `json:"label"`

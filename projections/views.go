@@ -13,7 +13,7 @@ import (
 
 // AttestationSummary is the attestation part of a loan request view.
 //
-// WARNING: the JSON names are the public contract of ../shared/API.md.
+// WARNING: the JSON names are the public contract of docs/API.md.
 type AttestationSummary struct {
 	Number           string             `json:"number"`
 	AmountCents      domain.Cents       `json:"amountCents"`
@@ -25,7 +25,7 @@ type AttestationSummary struct {
 // LoanRequestView is a loan request and its outcome, the body of
 // POST /v1/loan-requests and GET /v1/loan-requests/{id}.
 //
-// WARNING: the JSON names are the public contract of ../shared/API.md.
+// WARNING: the JSON names are the public contract of docs/API.md.
 type LoanRequestView struct {
 	RequestID             string              `json:"requestId"`
 	SIREN                 string              `json:"siren"`
@@ -118,7 +118,7 @@ func nonNil(rs []domain.Reason) []domain.Reason {
 // AttestationView is an attestation's current state, the body of
 // GET /v1/attestations/{number} and of the grant and cancel responses.
 //
-// WARNING: the JSON names are the public contract of ../shared/API.md.
+// WARNING: the JSON names are the public contract of docs/API.md.
 type AttestationView struct {
 	Number             string             `json:"number"`
 	RequestID          string             `json:"requestId"`

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/signal"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -97,45 +96,11 @@ func benchFlags(cmd *cobra.Command) (count, clients, rate int) {
 	return count, clients, rate
 }
 
-// bencher mints tokens with the data dir's key and times calls.
+// bencher times calls to a running server.
 type bencher struct {
-	caller
+	client *apiClient
 	// keys: loan requests carry an Idempotency-Key.
 	keys bool
-}
-
-// caller calls a server's API as any principal, with tokens minted with
-// the data dir's key.
-type caller struct {
-	*minter
-	server string
-	client *http.Client
-}
-
-// minter mints tokens with the data dir's key, one per principal.
-type minter struct {
-	signer *auth.Signer
-	mu     sync.Mutex
-	tokens map[string]string
-}
-
-func newMinter(signer *auth.Signer) *minter {
-	return &minter{signer: signer, tokens: map[string]string{}}
-}
-
-func (m *minter) token(role domain.Role, subject string) (string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	key := string(role) + ":" + subject
-	if t, ok := m.tokens[key]; ok {
-		return t, nil
-	}
-	t, err := m.signer.Issue(auth.Principal{Role: role, Subject: subject}, 2*time.Hour)
-	if err != nil {
-		return "", err
-	}
-	m.tokens[key] = t
-	return t, nil
 }
 
 func newBencher(cmd *cobra.Command) (*bencher, error) {
@@ -143,41 +108,14 @@ func newBencher(cmd *cobra.Command) (*bencher, error) {
 	if err != nil {
 		return nil, err
 	}
-	signer, err := auth.LoadOrCreateKey(v.GetString("data-dir"))
+	c, err := newAPIClient(v, 1024)
 	if err != nil {
 		return nil, err
 	}
-	return &bencher{caller: caller{
-		minter: newMinter(signer), server: strings.TrimRight(v.GetString("server"), "/"),
-		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1024}},
-	}}, nil
-}
-
-// call sends one request and returns the status and body; headers are
-// name, value pairs.
-func (b *caller) call(ctx context.Context, method, path, token string, body []byte, headers ...string) (int, []byte, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
+	if err := c.check(cmd.Context()); err != nil {
+		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, method, b.server+path, rd)
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := b.client.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, data, err
+	return &bencher{client: c}, nil
 }
 
 // loadResult is what load measured.
@@ -189,7 +127,22 @@ type loadResult struct {
 	// falling behind the rate shows (no coordinated omission).
 	late   []time.Duration
 	errors map[string]int
-	took   time.Duration
+	// failures counts the failed operations, firstErr is the first.
+	failures int
+	firstErr error
+	took     time.Duration
+}
+
+// failed is the error of a run in which operations failed (one line), or
+// nil; what, if not empty, says what it means.
+func (r loadResult) failed(what string) error {
+	if r.failures == 0 {
+		return nil
+	}
+	if what != "" {
+		what += ": "
+	}
+	return fmt.Errorf("%s%d of %d calls failed; the first: %w", what, r.failures, len(r.latencies), r.firstErr)
 }
 
 // load runs n operations on clients goroutines, started at rate per
@@ -220,12 +173,12 @@ func load(ctx context.Context, n, clients, rate int, op func(ctx context.Context
 				}
 				done.Add(1)
 				if err != nil {
-					msg := err.Error()
-					if len(msg) > 120 {
-						msg = msg[:120]
-					}
 					mu.Lock()
-					res.errors[msg]++
+					res.errors[errorKey(err)]++
+					res.failures++
+					if res.firstErr == nil {
+						res.firstErr = err
+					}
 					mu.Unlock()
 				}
 			}
@@ -306,34 +259,29 @@ func (b *bencher) requests(ctx context.Context, w io.Writer, count, clients int,
 	}
 	g := workload.New(seed)
 	bodies := make([][]byte, count)
-	tokens := make([]string, count)
+	banks := make([]auth.Principal, count)
 	for i := range bodies {
 		r := g.Requests(g.Company())[0]
 		var err error
 		if bodies[i], err = json.Marshal(r.Body()); err != nil {
 			return err
 		}
-		if tokens[i], err = b.token(domain.RoleBank, r.BankCode); err != nil {
-			return err
-		}
+		banks[i] = auth.Principal{Role: domain.RoleBank, Subject: r.BankCode}
 	}
 	var last struct {
 		sync.Mutex
 		position  uint64
 		requestID string
-		token     string
+		bank      auth.Principal
 	}
 	res := load(ctx, count, clients, 0, func(ctx context.Context, i int) error {
 		var headers []string
 		if b.keys {
 			headers = []string{"Idempotency-Key", fmt.Sprintf("bench-%d-%d", seed, i)}
 		}
-		status, body, err := b.call(ctx, http.MethodPost, "/v1/loan-requests", tokens[i], bodies[i], headers...)
+		body, err := b.client.expect(ctx, banks[i], http.StatusCreated, http.MethodPost, "/v1/loan-requests", bodies[i], headers...)
 		if err != nil {
 			return err
-		}
-		if status != http.StatusCreated {
-			return fmt.Errorf("%d %s", status, strings.TrimSpace(string(body)))
 		}
 		var v struct {
 			RequestID string `json:"requestId"`
@@ -344,7 +292,7 @@ func (b *bencher) requests(ctx context.Context, w io.Writer, count, clients int,
 		}
 		last.Lock()
 		if v.Position > last.position {
-			last.position, last.requestID, last.token = v.Position, v.RequestID, tokens[i]
+			last.position, last.requestID, last.bank = v.Position, v.RequestID, banks[i]
 		}
 		last.Unlock()
 		return nil
@@ -352,13 +300,13 @@ func (b *bencher) requests(ctx context.Context, w io.Writer, count, clients int,
 	ended := time.Now()
 	res.print(w, "loan requests")
 	if last.requestID == "" {
-		return errors.New("no loan request succeeded")
+		return cmp.Or(res.failed("no loan request succeeded"), ctx.Err(), errors.New("no loan request succeeded"))
 	}
 	// The read models have caught up once they answer at the last
 	// position (minPosition waits up to 5 s on the server).
 	for {
-		status, body, err := b.call(ctx, http.MethodGet,
-			"/v1/loan-requests/"+url.PathEscape(last.requestID)+"?minPosition="+fmt.Sprint(last.position), last.token, nil)
+		path := "/v1/loan-requests/" + url.PathEscape(last.requestID) + "?minPosition=" + fmt.Sprint(last.position)
+		status, body, err := b.client.call(ctx, last.bank, http.MethodGet, path, nil)
 		if err != nil {
 			return err
 		}
@@ -366,11 +314,14 @@ func (b *bencher) requests(ctx context.Context, w io.Writer, count, clients int,
 			break
 		}
 		if status != http.StatusServiceUnavailable {
-			return fmt.Errorf("read back the last request: %d %s", status, strings.TrimSpace(string(body)))
+			return fmt.Errorf("read back the last request: %w", b.client.failure(http.MethodGet, path, status, body))
 		}
 	}
 	fmt.Fprintf(w, "projection lag after the last answer: %s (position %d)\n", time.Since(ended).Round(time.Millisecond), last.position)
-	return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return res.failed("")
 }
 
 // lookups looks attestations up as their banks.
@@ -378,16 +329,9 @@ func (b *bencher) lookups(ctx context.Context, w io.Writer, count, clients, rate
 	if count < 1 || clients < 1 || rate < 0 {
 		return errors.New("count and clients must be at least 1, rate at least 0")
 	}
-	auditor, err := b.token(domain.RoleAuditor, "bench")
+	body, err := b.client.get(ctx, auth.Principal{Role: domain.RoleAuditor, Subject: "bench"}, "/v1/attestations?limit=1000")
 	if err != nil {
-		return err
-	}
-	status, body, err := b.call(ctx, http.MethodGet, "/v1/attestations?limit=1000", auditor, nil)
-	if err != nil {
-		return err
-	}
-	if status != http.StatusOK {
-		return fmt.Errorf("list attestations: %d %s", status, strings.TrimSpace(string(body)))
+		return fmt.Errorf("list attestations: %w", err)
 	}
 	var list struct {
 		Items []struct {
@@ -402,28 +346,23 @@ func (b *bencher) lookups(ctx context.Context, w io.Writer, count, clients, rate
 		return errors.New("no attestation to look up: load some first (ledger demo, or ledger bench requests)")
 	}
 	paths := make([]string, len(list.Items))
-	tokens := make([]string, len(list.Items))
+	banks := make([]auth.Principal, len(list.Items))
 	for i, it := range list.Items {
 		paths[i] = "/v1/attestations/" + url.PathEscape(it.Number)
-		if tokens[i], err = b.token(domain.RoleBank, it.BankCode); err != nil {
-			return err
-		}
+		banks[i] = auth.Principal{Role: domain.RoleBank, Subject: it.BankCode}
 	}
 	res := load(ctx, count, clients, rate, func(ctx context.Context, i int) error {
 		k := i % len(paths)
-		status, body, err := b.call(ctx, http.MethodGet, paths[k], tokens[k], nil)
-		if err != nil {
-			return err
-		}
-		if status != http.StatusOK {
-			return fmt.Errorf("%d %s", status, strings.TrimSpace(string(body)))
-		}
-		return nil
+		_, err := b.client.expect(ctx, banks[k], http.StatusOK, http.MethodGet, paths[k], nil)
+		return err
 	})
 	what := fmt.Sprintf("lookups of %d attestations by %d clients", len(paths), clients)
 	if rate > 0 {
 		what += fmt.Sprintf(" paced at %d/s", rate)
 	}
 	res.print(w, what)
-	return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return res.failed("")
 }

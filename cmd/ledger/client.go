@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,13 +17,29 @@ import (
 
 	"github.com/attestation-ledger/attestation-ledger/auth"
 	"github.com/attestation-ledger/attestation-ledger/domain"
+	"github.com/attestation-ledger/attestation-ledger/internal/datadir"
+	"github.com/attestation-ledger/attestation-ledger/internal/errs"
 )
 
-// apiClient calls a running server as one principal.
+// tokenTTL is the lifetime of the tokens the client mints.
+const tokenTTL = 2 * time.Hour
+
+// apiClient is the one client of a running server's API that every client
+// command uses (demo, bench, export, projections rebuild). It calls as any
+// principal with tokens minted from the data dir's key, or with the one
+// token given (--token).
 type apiClient struct {
-	base  string
-	token string
-	http  *http.Client
+	base string
+	http *http.Client
+	// given is --token; when set, every call uses it.
+	given string
+	// signer mints tokens; keyDir is where its key was read, for the
+	// message of a 401.
+	signer *auth.Signer
+	keyDir string
+
+	mu     sync.Mutex
+	tokens map[auth.Principal]string
 }
 
 // addClientFlags declares the flags of commands that talk to a server.
@@ -27,51 +47,252 @@ func addClientFlags(cmd *cobra.Command) {
 	addSettingFlags(cmd, "server", "token", "data-dir")
 }
 
-// newAPIClient returns a client for --server with --token, or a token of
-// the given role minted with the data dir's key.
-func newAPIClient(v *viper.Viper, role domain.Role, subject string) (*apiClient, error) {
-	tok := v.GetString("token")
-	if tok == "" {
-		s, err := auth.LoadOrCreateKey(v.GetString("data-dir"))
-		if err != nil {
-			return nil, err
-		}
-		if tok, err = s.Issue(auth.Principal{Role: role, Subject: subject}, time.Hour); err != nil {
-			return nil, err
-		}
+// newAPIClient returns a client of --server. Unless --token is set (and
+// the command has that flag), tokens are minted with the key of the
+// existing data dir: a client command never creates a data dir or a key.
+// conns bounds the idle connections kept per host.
+func newAPIClient(v *viper.Viper, conns int) (*apiClient, error) {
+	c := &apiClient{
+		base:   strings.TrimRight(v.GetString("server"), "/"),
+		http:   &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: conns}},
+		given:  strings.TrimSpace(v.GetString("token")),
+		tokens: map[auth.Principal]string{},
 	}
-	return &apiClient{base: strings.TrimRight(v.GetString("server"), "/"), token: tok, http: &http.Client{}}, nil
+	if c.given != "" {
+		return c, nil
+	}
+	dirs := datadir.New(v.GetString("data-dir"))
+	s, err := dirs.LoadTokenKey()
+	if err != nil {
+		return nil, fmt.Errorf("mint a token: %w", err)
+	}
+	c.signer, c.keyDir = s, datadir.Abs(dirs.TokenKeyDir)
+	return c, nil
 }
 
-// do sends a request and returns the response, or an error naming the
-// problem the server answered.
-func (c *apiClient) do(ctx context.Context, method, path string, body io.Reader) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+// token returns the token to call as p.
+func (c *apiClient) token(p auth.Principal) (string, error) {
+	if c.given != "" {
+		return c.given, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t, ok := c.tokens[p]; ok {
+		return t, nil
+	}
+	t, err := c.signer.Issue(p, tokenTTL)
+	if err != nil {
+		return "", fmt.Errorf("mint a token: %w", err)
+	}
+	c.tokens[p] = t
+	return t, nil
+}
+
+// apiError is a call that failed: the server could not be reached, or it
+// answered with an error status. Its message is one line.
+type apiError struct {
+	method, path string
+	// status is 0 when the server was not reached.
+	status int
+	// title and detail are the problem's (or the body's first line).
+	title, detail string
+	// hint says what to do about it.
+	hint string
+	err  error
+}
+
+func (e *apiError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s: ", e.method, e.path)
+	if e.status == 0 {
+		fmt.Fprintf(&b, "%v", e.err)
+	} else {
+		fmt.Fprintf(&b, "%d %s", e.status, e.title)
+		if e.detail != "" && e.detail != e.title {
+			fmt.Fprintf(&b, ": %s", e.detail)
+		}
+	}
+	if e.hint != "" {
+		fmt.Fprintf(&b, " (%s)", e.hint)
+	}
+	return oneLine(b.String())
+}
+
+func (e *apiError) Unwrap() error { return e.err }
+
+// short is the error without the path (which holds ids): the key under
+// which demo and bench count errors.
+func (e *apiError) short() string {
+	if e.status == 0 {
+		return oneLine(e.Error())
+	}
+	return fmt.Sprintf("%s: %d %s", e.method, e.status, e.title)
+}
+
+// errorKey is the key under which demo and bench count err.
+func errorKey(err error) string {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae.short()
+	}
+	return oneLine(err.Error())
+}
+
+// oneLine folds s onto one line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// fatal reports whether err means that no further call can succeed: the
+// server is unreachable or refuses the token.
+func fatal(err error) bool {
+	var ae *apiError
+	return errors.As(err, &ae) && (ae.status == 0 || ae.status == http.StatusUnauthorized)
+}
+
+// failure builds the apiError of an answer with an error status.
+func (c *apiClient) failure(method, path string, status int, body []byte) *apiError {
+	e := &apiError{method: method, path: path, status: status, title: http.StatusText(status)}
+	var p struct{ Title, Detail string }
+	if json.Unmarshal(body, &p) == nil && p.Title != "" {
+		e.title, e.detail = p.Title, p.Detail
+	} else if first, _, _ := strings.Cut(strings.TrimSpace(string(body)), "\n"); first != "" {
+		e.detail = first
+	}
+	e.err = errs.Errorf(kindOfStatus(status), "%d %s", status, e.title)
+	if status == http.StatusUnauthorized {
+		e.title, e.detail = "from "+c.base, ""
+		if c.given != "" {
+			e.hint = "the server refused the given --token: expired, or signed by another key than the server's"
+		} else {
+			e.hint = fmt.Sprintf("the server refused the token minted from the key in %s: is the server using another --data-dir?", c.keyDir)
+		}
+	}
+	return e
+}
+
+// kindOfStatus is the error kind of an HTTP error status.
+func kindOfStatus(status int) errs.Kind {
+	switch {
+	case status == http.StatusUnauthorized:
+		return errs.Unauthenticated
+	case status == http.StatusForbidden:
+		return errs.Forbidden
+	case status == http.StatusNotFound:
+		return errs.NotFound
+	case status == http.StatusConflict:
+		return errs.Conflict
+	case status == http.StatusTooManyRequests:
+		return errs.TooBusy
+	case status >= 500:
+		return errs.Unavailable
+	default:
+		return errs.Invalid
+	}
+}
+
+// send sends one request as p and returns the response whatever its
+// status; headers are name, value pairs. An error means the server was not
+// reached.
+func (c *apiClient) send(ctx context.Context, p auth.Principal, method, path string, body []byte, headers ...string) (*http.Response, error) {
+	tok, err := c.token(p)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return nil, &apiError{method: method, path: path, err: err}
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	if resp.StatusCode >= 300 {
-		defer resp.Body.Close()
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return nil, fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(msg)))
+		e := &apiError{method: method, path: path, err: errs.Wrap(errs.Unavailable, err)}
+		if ctx.Err() == nil {
+			e.hint = "is `ledger serve` running at " + c.base + "? see --server"
+		}
+		return nil, e
 	}
 	return resp, nil
 }
 
-// get returns the body of a GET.
-func (c *apiClient) get(ctx context.Context, path string) ([]byte, error) {
-	resp, err := c.do(ctx, http.MethodGet, path, nil)
+// call sends one request as p and returns the status and the body; an
+// error means the server was not reached.
+func (c *apiClient) call(ctx context.Context, p auth.Principal, method, path string, body []byte, headers ...string) (int, []byte, error) {
+	resp, err := c.send(ctx, p, method, path, body, headers...)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return resp.StatusCode, nil, &apiError{method: method, path: path, err: fmt.Errorf("read the answer: %w", err)}
+	}
+	return resp.StatusCode, data, nil
+}
+
+// expect is call that fails unless the status is want (any 2xx when want
+// is 0).
+func (c *apiClient) expect(ctx context.Context, p auth.Principal, want int, method, path string, body []byte, headers ...string) ([]byte, error) {
+	status, data, err := c.call(ctx, p, method, path, body, headers...)
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	return io.ReadAll(resp.Body)
+	if (want == 0 && status/100 != 2) || (want != 0 && status != want) {
+		return nil, c.failure(method, path, status, data)
+	}
+	return data, nil
+}
+
+// get returns the body of a successful GET as p.
+func (c *apiClient) get(ctx context.Context, p auth.Principal, path string) ([]byte, error) {
+	return c.expect(ctx, p, 0, http.MethodGet, path, nil)
+}
+
+// post sends body as JSON as p and decodes a successful answer into out.
+func (c *apiClient) post(ctx context.Context, p auth.Principal, path string, body, out any) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	data, err := c.expect(ctx, p, 0, http.MethodPost, path, b)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("%s %s: decode the answer: %w", http.MethodPost, path, err)
+	}
+	return nil
+}
+
+// stream sends a request as p and returns the response of a successful
+// one, whose body the caller reads and closes.
+func (c *apiClient) stream(ctx context.Context, p auth.Principal, method, path string) (*http.Response, error) {
+	resp, err := c.send(ctx, p, method, path, nil)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode/100 != 2 {
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return nil, c.failure(method, path, resp.StatusCode, data)
+	}
+	return resp, nil
+}
+
+// check makes sure the server answers and accepts the client's tokens,
+// so that a command fails at once, with one clear line, rather than after
+// thousands of failed calls.
+func (c *apiClient) check(ctx context.Context) error {
+	_, err := c.get(ctx, auth.Principal{Role: domain.RoleAuditor, Subject: "ledger-cli"}, "/v1/ledger/verifier-key")
+	return err
 }

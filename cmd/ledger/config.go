@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -59,18 +60,56 @@ func loadConfig(cmd *cobra.Command) (*viper.Viper, error) {
 	if file == "" {
 		file = os.Getenv("LEDGER_CONFIG")
 	}
-	if file != "" {
-		v.SetConfigFile(file)
-		if err := v.ReadInConfig(); err != nil {
-			return nil, fmt.Errorf("read config %s: %w", file, err)
+	if file == "" {
+		if _, err := os.Stat("ledger.yaml"); err != nil {
+			return v, nil
 		}
-	} else if _, err := os.Stat("ledger.yaml"); err == nil {
-		v.SetConfigFile("ledger.yaml")
-		if err := v.ReadInConfig(); err != nil {
-			return nil, fmt.Errorf("read config ledger.yaml: %w", err)
-		}
+		file = "ledger.yaml"
+	}
+	v.SetConfigFile(file)
+	if err := v.ReadInConfig(); err != nil {
+		return nil, fmt.Errorf("read config %s: %w", file, err)
+	}
+	if err := checkConfigKeys(file, cmd); err != nil {
+		return nil, err
 	}
 	return v, nil
+}
+
+// checkConfigKeys fails, naming the first key, if the config file has a key
+// that is neither a setting nor a flag of some ledger command: a misspelt
+// key must not be ignored silently. (No setting is nested: a nested key
+// shows as "parent.child" and is unknown too.)
+func checkConfigKeys(file string, cmd *cobra.Command) error {
+	f := viper.New()
+	f.SetConfigFile(file)
+	if err := f.ReadInConfig(); err != nil {
+		return fmt.Errorf("read config %s: %w", file, err)
+	}
+	known := map[string]bool{}
+	for _, s := range settings {
+		known[s.key] = true
+	}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.Flags().VisitAll(func(fl *pflag.Flag) { known[fl.Name] = true })
+		c.PersistentFlags().VisitAll(func(fl *pflag.Flag) { known[fl.Name] = true })
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(cmd.Root())
+	var unknown []string
+	for _, k := range f.AllKeys() { // lower-cased, sorted below
+		if !known[k] {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return fmt.Errorf("config %s: unknown key %q (known keys are the long flag names, such as data-dir)", file, strings.Join(unknown, `", "`))
+	}
+	return nil
 }
 
 // addSettingFlags declares the flags of the given settings on cmd.

@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/signal"
 	"slices"
@@ -26,40 +24,61 @@ func newDemoCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Load a realistic spring-2020 workload through the API of a running server",
-		Args:  cobra.NoArgs,
+		Long: `Load a realistic spring-2020 workload through the API of a running server:
+companies asking for attestations through their banks (some through two at
+once), State decisions for the large ones, grants and cancellations.
+
+Tokens are minted with the key in --data-dir, which must be the server's.
+Each run asks for new companies (the seed is printed); --seed S repeats the
+companies of an earlier run. Exits non-zero if any call failed.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v, err := loadConfig(cmd)
 			if err != nil {
 				return err
 			}
-			signer, err := auth.LoadOrCreateKey(v.GetString("data-dir"))
+			seed := v.GetUint64("seed")
+			if seed == 0 {
+				seed = freshSeed()
+			}
+			c, err := newAPIClient(v, 256)
 			if err != nil {
 				return err
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
-			d := &demo{caller: caller{
-				minter: newMinter(signer), server: strings.TrimRight(v.GetString("server"), "/"),
-				client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}},
-			}}
-			st, err := d.run(ctx, v.GetInt("companies"), v.GetInt("concurrency"), v.GetUint64("seed"))
+			if err := c.check(ctx); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "seed: %d (--seed %d repeats these companies)\n", seed, seed)
+			d := &demo{client: c}
+			st, err := d.run(ctx, v.GetInt("companies"), v.GetInt("concurrency"), seed)
+			if st != nil {
+				st.print(cmd.OutOrStdout())
+			}
 			if err != nil {
 				return err
 			}
-			st.print(cmd.OutOrStdout())
-			return nil
+			return st.failed()
 		},
 	}
 	cmd.Flags().Int("companies", 2000, "how many companies ask for attestations")
 	cmd.Flags().Int("concurrency", 32, "how many clients at once")
-	cmd.Flags().Uint64("seed", 2020, "seed of the workload (same seed, same companies)")
+	cmd.Flags().Uint64("seed", 0, "seed of the workload: the same seed gives the same companies (default: a fresh one, printed)")
 	addSettingFlags(cmd, "server", "data-dir")
 	return cmd
 }
 
+// freshSeed returns a seed no earlier run is likely to have used.
+func freshSeed() uint64 {
+	return uint64(time.Now().UnixNano()) & (1<<53 - 1) // exact in any JSON or YAML reader
+}
+
 // demo drives the workload through the HTTP API.
 type demo struct {
-	caller
+	client *apiClient
+	// stop ends the run early when a call shows that no other can succeed.
+	stop  context.CancelFunc
 	stats demoStats
 }
 
@@ -74,34 +93,22 @@ type demoStats struct {
 	decisions  int
 	concurrent int
 	errors     map[string]int
+	failures   int
+	firstErr   error
+	stopped    bool
 	latencies  []time.Duration
 	took       time.Duration
 }
 
 // call POSTs a body as a principal and decodes the JSON answer.
-func (d *demo) call(ctx context.Context, role domain.Role, subject, path string, body any, out any) (int, error) {
-	tok, err := d.token(role, subject)
-	if err != nil {
-		return 0, err
-	}
-	b, err := json.Marshal(body)
-	if err != nil {
-		return 0, err
-	}
+func (d *demo) call(ctx context.Context, role domain.Role, subject, path string, body any, out any) error {
 	start := time.Now()
-	status, data, err := d.caller.call(ctx, http.MethodPost, path, tok, b)
-	if status != 0 {
-		d.stats.mu.Lock()
-		d.stats.latencies = append(d.stats.latencies, time.Since(start))
-		d.stats.mu.Unlock()
-	}
+	err := d.client.post(ctx, auth.Principal{Role: role, Subject: subject}, path, body, out)
+	d.count(func(s *demoStats) { s.latencies = append(s.latencies, time.Since(start)) })
 	if err != nil {
-		return status, err
+		d.fail(err)
 	}
-	if status >= 300 {
-		return status, fmt.Errorf("%s %s: %d %s", http.MethodPost, path, status, strings.TrimSpace(string(data)))
-	}
-	return status, json.Unmarshal(data, out)
+	return err
 }
 
 type requestAnswer struct {
@@ -118,9 +125,8 @@ func (d *demo) run(ctx context.Context, companies, concurrency int, seed uint64)
 	if companies < 1 || concurrency < 1 {
 		return nil, errors.New("companies and concurrency must be at least 1")
 	}
-	if _, err := d.token(domain.RoleAdmin, "demo-admin"); err != nil {
-		return nil, err
-	}
+	ctx, d.stop = context.WithCancel(ctx)
+	defer d.stop()
 	g := workload.New(seed)
 	work := make([][]workload.Request, companies)
 	st := &d.stats
@@ -155,7 +161,10 @@ func (d *demo) run(ctx context.Context, companies, concurrency int, seed uint64)
 	wg.Wait()
 	_ = bar.Finish()
 	st.took = time.Since(start)
-	return st, ctx.Err()
+	if fatal(st.firstErr) {
+		return st, st.firstErr
+	}
+	return st, context.Cause(ctx)
 }
 
 // company sends a company's requests (at once when two banks ask), then
@@ -177,14 +186,31 @@ func (d *demo) company(ctx context.Context, reqs []workload.Request) {
 	wg.Wait()
 }
 
+// fail counts a failed call; one that no other call can get past (server
+// unreachable, token refused) ends the run.
 func (d *demo) fail(err error) {
 	d.stats.mu.Lock()
 	defer d.stats.mu.Unlock()
-	msg := err.Error()
-	if len(msg) > 90 {
-		msg = msg[:90]
+	if d.stats.stopped {
+		return // calls cut short by the stop
 	}
-	d.stats.errors[msg]++
+	d.stats.errors[errorKey(err)]++
+	d.stats.failures++
+	if d.stats.firstErr == nil {
+		d.stats.firstErr = err
+	}
+	if fatal(err) {
+		d.stats.stopped = true
+		d.stop()
+	}
+}
+
+// failed is the run's error when calls failed: one line.
+func (s *demoStats) failed() error {
+	if s.failures == 0 {
+		return nil
+	}
+	return fmt.Errorf("demo: %d of %d calls failed; the first: %w", s.failures, len(s.latencies), s.firstErr)
 }
 
 func (d *demo) request(ctx context.Context, r workload.Request) {
@@ -193,15 +219,13 @@ func (d *demo) request(ctx context.Context, r workload.Request) {
 		role, subject = domain.RoleCompany, r.Company.SIREN
 	}
 	var a requestAnswer
-	if _, err := d.call(ctx, role, subject, "/v1/loan-requests", r.Body(), &a); err != nil {
-		d.fail(err)
+	if err := d.call(ctx, role, subject, "/v1/loan-requests", r.Body(), &a); err != nil {
 		return
 	}
 	if a.Status == "pending_state_review" {
 		d.count(func(s *demoStats) { s.decisions++ })
 		body := map[string]any{"approved": true, "decreeRef": "ECOT2020-" + r.Company.SIREN}
-		if _, err := d.call(ctx, domain.RoleAdmin, "demo-admin", "/v1/loan-requests/"+a.RequestID+"/state-decision", body, &a); err != nil {
-			d.fail(err)
+		if err := d.call(ctx, domain.RoleAdmin, "demo-admin", "/v1/loan-requests/"+a.RequestID+"/state-decision", body, &a); err != nil {
 			return
 		}
 	}
@@ -219,14 +243,12 @@ func (d *demo) request(ctx context.Context, r workload.Request) {
 	case "grant":
 		on := domain.MustDate(r.RequestedOn).AddDays(7).String()
 		body := map[string]any{"grantedAmountCents": a.Attestation.AmountCents, "grantedOn": on, "durationMonths": 12 + 12*int(a.Attestation.AmountCents%6)}
-		if _, err := d.call(ctx, domain.RoleBank, r.BankCode, "/v1/attestations/"+a.Attestation.Number+"/grant", body, &out); err != nil {
-			d.fail(err)
+		if err := d.call(ctx, domain.RoleBank, r.BankCode, "/v1/attestations/"+a.Attestation.Number+"/grant", body, &out); err != nil {
 			return
 		}
 		d.count(func(s *demoStats) { s.grants++ })
 	case "cancel":
-		if _, err := d.call(ctx, domain.RoleCompany, r.Company.SIREN, "/v1/attestations/"+a.Attestation.Number+"/cancel", map[string]any{"reason": "loan no longer needed"}, &out); err != nil {
-			d.fail(err)
+		if err := d.call(ctx, domain.RoleCompany, r.Company.SIREN, "/v1/attestations/"+a.Attestation.Number+"/cancel", map[string]any{"reason": "loan no longer needed"}, &out); err != nil {
 			return
 		}
 		d.count(func(s *demoStats) { s.cancels++ })

@@ -1,5 +1,5 @@
 // Command ledger is the attestation ledger's one binary: the service, its
-// tokens, its demo workload and its maintenance commands (../shared/API.md).
+// tokens, its demo workload and its maintenance commands (docs/API.md).
 package main
 
 import (

@@ -4,9 +4,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "0.1.0-dev"
-
 func newRootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "ledger",
@@ -18,16 +15,4 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newServeCommand(), newTokenCommand(), newDemoCommand(), newProjectionsCommand(),
 		newExportCommand(), newVerifyCommand(), newBenchCommand(), newVersionCommand())
 	return root
-}
-
-func newVersionCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cmd.Println("ledger", version)
-			return nil
-		},
-	}
 }

@@ -6,14 +6,19 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/attestation-ledger/attestation-ledger/auth"
+	"github.com/attestation-ledger/attestation-ledger/internal/datadir"
 )
 
 func newTokenCommand() *cobra.Command {
 	token := &cobra.Command{Use: "token", Short: "Manage API tokens"}
 	issue := &cobra.Command{
 		Use:   "issue --role R --subject S [--ttl 1h]",
-		Short: "Print a token signed by the key in the data dir (created if missing)",
-		Args:  cobra.NoArgs,
+		Short: "Print a token signed by the key in the data dir (the key is created if the data dir has none)",
+		Long: `Print a token signed by the token key in --data-dir, creating the key if the
+data dir has none yet (a server started on that data dir later uses it). The
+data dir itself must exist: a wrong --data-dir (or working directory) fails
+instead of creating a new data dir whose tokens the server would refuse.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v, err := loadConfig(cmd)
 			if err != nil {
@@ -27,7 +32,11 @@ func newTokenCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := auth.LoadOrCreateKey(v.GetString("data-dir"))
+			dirs := datadir.New(v.GetString("data-dir"))
+			if err := dirs.MustExist(); err != nil {
+				return err
+			}
+			s, err := auth.LoadOrCreateKey(dirs.TokenKeyDir)
 			if err != nil {
 				return err
 			}

@@ -26,8 +26,8 @@ func startEmbedded(cfg *Config) (*server.Server, error) {
 		ServerName: "attestation-ledger",
 		JetStream:  true,
 		StoreDir:   cfg.DataDir,
-		// No acknowledgement before the write is on disk (ARCHITECTURE.md,
-		// decision 3): nats-server's default flushes every two minutes.
+		// No acknowledgement before the write is on disk (a decision of the
+		// design): nats-server's default flushes every two minutes.
 		SyncAlways: true,
 		NoSigs:     true,
 		DontListen: cfg.Listen == "",

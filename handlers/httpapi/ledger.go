@@ -169,7 +169,7 @@ func proofError(err error) error {
 
 // attestationProof is the body of GET /v1/attestations/{number}/proof.
 //
-// WARNING: the JSON names are the public contract of ../shared/API.md.
+// WARNING: the JSON names are the public contract of docs/API.md.
 type attestationProof struct {
 	// Entry is the issuing event's entry, the leaf's exact bytes.
 	Entry string `json:"entry"`

@@ -12,7 +12,7 @@ import (
 
 // Problem is an RFC 9457 problem document.
 //
-// WARNING: the JSON names are a public contract (../shared/API.md).
+// WARNING: the JSON names are a public contract (docs/API.md).
 type Problem struct {
 	Type      string              `json:"type"`
 	Title     string              `json:"title"`

@@ -1,4 +1,4 @@
-// Package httpapi is the HTTP transport of the ledger (../shared/API.md):
+// Package httpapi is the HTTP transport of the ledger (docs/API.md):
 // it decodes, authenticates and authorises, calls the command handlers or
 // the read models, and answers JSON or RFC 9457 problems.
 package httpapi
