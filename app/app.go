@@ -23,6 +23,7 @@ import (
 	"github.com/attestation-ledger/attestation-ledger/handlers/httpapi"
 	"github.com/attestation-ledger/attestation-ledger/integrity"
 	"github.com/attestation-ledger/attestation-ledger/internal/datadir"
+	"github.com/attestation-ledger/attestation-ledger/internal/dirlock"
 	"github.com/attestation-ledger/attestation-ledger/projections"
 )
 
@@ -89,6 +90,7 @@ type App struct {
 	// Handler is the HTTP API.
 	Handler http.Handler
 
+	lock   *dirlock.Lock // the data dir, held until Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	errs   chan error
@@ -105,8 +107,14 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
+	// One process per data dir: a second one would corrupt the store, the
+	// read models and the verifiable log.
+	lock, err := dirlock.Acquire(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
 	dirs := datadir.New(cfg.DataDir)
-	a := &App{cfg: cfg, log: cfg.Logger, Registry: prometheus.NewRegistry(), errs: make(chan error, 4)}
+	a := &App{cfg: cfg, log: cfg.Logger, Registry: prometheus.NewRegistry(), errs: make(chan error, 4), lock: lock}
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel
@@ -284,5 +292,6 @@ func (a *App) closeResources() error {
 	if a.Store != nil {
 		errs = append(errs, a.Store.Close())
 	}
+	errs = append(errs, a.lock.Release())
 	return errors.Join(errs...)
 }

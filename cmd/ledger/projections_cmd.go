@@ -18,6 +18,7 @@ import (
 	"github.com/attestation-ledger/attestation-ledger/domain"
 	"github.com/attestation-ledger/attestation-ledger/eventstore/jetstream"
 	"github.com/attestation-ledger/attestation-ledger/internal/datadir"
+	"github.com/attestation-ledger/attestation-ledger/internal/dirlock"
 	"github.com/attestation-ledger/attestation-ledger/projections"
 )
 
@@ -110,6 +111,11 @@ func rebuildOffline(ctx context.Context, cmd *cobra.Command, dataDir string) err
 	if _, err := os.Stat(dirs.Store); err != nil {
 		return fmt.Errorf("no event store in the data dir %s: %w", datadir.Abs(dataDir), err)
 	}
+	lock, err := dirlock.Acquire(dataDir)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	collectLessOften()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	store, err := jetstream.Open(ctx, jetstream.Config{DataDir: dirs.Store, Logger: quiet})
