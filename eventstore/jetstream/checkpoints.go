@@ -65,8 +65,9 @@ func (s *Store) Checkpoints(ctx context.Context) (*Checkpoints, error) {
 		Discard:     njs.DiscardNew,
 		DenyDelete:  true,
 		DenyPurge:   true,
-		AllowDirect: true,
-		MaxMsgSize:  64 * 1024,
+		// No direct gets: a replica catching up could answer them with an
+		// older list; the leader answers every read.
+		MaxMsgSize: 64 * 1024,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open checkpoints: %w", translate(err))

@@ -239,30 +239,12 @@ func (s *Store) append(ctx context.Context, stream string, expected eventstore.E
 
 // refresh reads a stream's state from the server into the cache.
 func (s *Store) refresh(ctx context.Context, stream string) (streamState, error) {
-	st, err := s.lastState(ctx, stream)
+	st, err := s.leaderLastState(ctx, stream)
 	if err != nil {
 		return streamState{}, err
 	}
 	s.cache.put(stream, st)
 	return st, nil
-}
-
-// lastState reads a stream's state from its last message.
-func (s *Store) lastState(ctx context.Context, stream string) (streamState, error) {
-	ctx, cancel := s.requestContext(ctx)
-	defer cancel()
-	msg, err := s.stream.GetLastMsgForSubject(ctx, Subject(stream))
-	if errors.Is(err, njs.ErrMsgNotFound) {
-		return streamState{}, nil
-	}
-	if err != nil {
-		return streamState{}, s.fail(ctx, fmt.Errorf("read the last event of %s: %w", stream, err))
-	}
-	env, err := decode(msg.Subject, msg.Sequence, msg.Header, msg.Data)
-	if err != nil {
-		return streamState{}, err
-	}
-	return streamState{version: env.Version, lastSeq: msg.Sequence}, nil
 }
 
 // requestContext bounds a request by Config.RequestTimeout unless ctx
@@ -280,7 +262,7 @@ func (s *Store) requestContext(ctx context.Context) (context.Context, context.Ca
 func (s *Store) conflict(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events []encoded, st streamState) (eventstore.AppendResult, error) {
 	v, _ := expected.Version()
 	if st.version > v {
-		recorded, err := s.readStream(ctx, stream, v+1, len(events))
+		recorded, err := s.leaderReadStream(ctx, stream, v+1, len(events))
 		if err != nil {
 			return eventstore.AppendResult{}, err
 		}
@@ -294,7 +276,7 @@ func (s *Store) conflict(ctx context.Context, stream string, expected eventstore
 // original finds the earlier append of events in stream, after the server
 // refused them as duplicates.
 func (s *Store) original(ctx context.Context, stream string, events []encoded) (eventstore.AppendResult, error) {
-	recorded, err := s.readStream(ctx, stream, 1, 0)
+	recorded, err := s.leaderReadStream(ctx, stream, 1, 0)
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}

@@ -1,0 +1,117 @@
+package jetstream
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/nats-io/nats.go"
+	njs "github.com/nats-io/nats.go/jetstream"
+
+	"github.com/attestation-ledger/attestation-ledger/eventstore"
+)
+
+// Reads from the leader.
+//
+// A direct get (ADR-31) may be answered by any replica of the stream, and
+// a replica that has just come back may answer with what it had before it
+// caught up: on a cluster, a stream read that way can be behind what the
+// store acknowledged. That is harmless for loading an aggregate (an append
+// decided on a stale state is refused by the leader's expected-sequence
+// check and decided again), but not for telling a retried append from a
+// conflict: that must see every acknowledged event. Those reads go to the
+// stream's leader through the JetStream API's message get, which only the
+// leader answers.
+
+// leaderGetRequest is a JetStream message get request.
+type leaderGetRequest struct {
+	Seq     uint64 `json:"seq,omitempty"`
+	LastFor string `json:"last_by_subj,omitempty"`
+	NextFor string `json:"next_by_subj,omitempty"`
+}
+
+// leaderGetResponse is the JetStream API's answer to a message get.
+type leaderGetResponse struct {
+	Message *struct {
+		Subject  string `json:"subject"`
+		Sequence uint64 `json:"seq"`
+		Header   []byte `json:"hdrs,omitempty"`
+		Data     []byte `json:"data,omitempty"`
+	} `json:"message,omitempty"`
+	Error *struct {
+		Code        int    `json:"code"`
+		ErrorCode   int    `json:"err_code"`
+		Description string `json:"description"`
+	} `json:"error,omitempty"`
+}
+
+// errNoMessageCode is nats-server's JSNoMessageFoundErr.
+const errNoMessageCode = 10037
+
+// leaderGet asks the leader for one message of the ledger stream; found
+// is false when none matches.
+func (s *Store) leaderGet(ctx context.Context, req leaderGetRequest) (env eventstore.Envelope, found bool, err error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return env, false, err
+	}
+	rctx, cancel := s.requestContext(ctx)
+	defer cancel()
+	msg, err := s.nc.RequestWithContext(rctx, njs.DefaultAPIPrefix+"STREAM.MSG.GET."+StreamName, body)
+	if err != nil {
+		return env, false, s.fail(ctx, fmt.Errorf("get from the stream leader: %w", err))
+	}
+	var resp leaderGetResponse
+	if err := json.Unmarshal(msg.Data, &resp); err != nil {
+		return env, false, fmt.Errorf("get from the stream leader: %w", err)
+	}
+	if resp.Error != nil {
+		if resp.Error.ErrorCode == errNoMessageCode {
+			return env, false, nil
+		}
+		return env, false, fmt.Errorf("get from the stream leader: %w: %s (%d)", eventstore.ErrUnavailable, resp.Error.Description, resp.Error.ErrorCode)
+	}
+	if resp.Message == nil {
+		return env, false, fmt.Errorf("get from the stream leader: %w: empty answer", eventstore.ErrUnavailable)
+	}
+	var hdr nats.Header
+	if len(resp.Message.Header) > 0 {
+		if hdr, err = nats.DecodeHeadersMsg(resp.Message.Header); err != nil {
+			return env, false, fmt.Errorf("get from the stream leader: %w", err)
+		}
+	}
+	env, err = decode(resp.Message.Subject, resp.Message.Sequence, hdr, resp.Message.Data)
+	return env, err == nil, err
+}
+
+// leaderLastState reads a stream's state from its last message, as the
+// leader has it.
+func (s *Store) leaderLastState(ctx context.Context, stream string) (streamState, error) {
+	env, found, err := s.leaderGet(ctx, leaderGetRequest{LastFor: Subject(stream)})
+	if err != nil || !found {
+		return streamState{}, err
+	}
+	return streamState{version: env.Version, lastSeq: env.Position}, nil
+}
+
+// leaderReadStream returns the events of stream from version from on (at
+// most limit when limit > 0), as the leader has them: one request per
+// event, for the few events of a retried append.
+func (s *Store) leaderReadStream(ctx context.Context, stream string, from uint64, limit int) ([]eventstore.Envelope, error) {
+	var out []eventstore.Envelope
+	subject := Subject(stream)
+	for seq := uint64(1); limit <= 0 || len(out) < limit; {
+		env, found, err := s.leaderGet(ctx, leaderGetRequest{Seq: seq, NextFor: subject})
+		if err != nil {
+			return out, err
+		}
+		if !found {
+			return out, nil
+		}
+		if env.Version >= from {
+			out = append(out, env)
+		}
+		seq = env.Position + 1
+	}
+	return out, nil
+}
