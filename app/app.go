@@ -23,6 +23,7 @@ import (
 	"github.com/attestation-ledger/attestation-ledger/handlers"
 	"github.com/attestation-ledger/attestation-ledger/handlers/httpapi"
 	"github.com/attestation-ledger/attestation-ledger/integrity"
+	"github.com/attestation-ledger/attestation-ledger/internal/follow"
 	"github.com/attestation-ledger/attestation-ledger/projections"
 )
 
@@ -171,8 +172,10 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	a.background(runCtx, "projections", func(ctx context.Context) error { return a.ReadModels.Run(ctx) })
-	a.background(runCtx, "verifiable log", func(ctx context.Context) error { return a.Ledger.Run(ctx, a.Store) })
+	// One reader of the log feeds the read models and the verifiable log.
+	a.background(runCtx, "log follower", func(ctx context.Context) error {
+		return follow.Run(ctx, a.Store, follow.Options{}, a.ReadModels.Consumer(), a.Ledger.Consumer())
+	})
 	a.background(runCtx, "self-audit", a.auditLoop)
 	return a, nil
 }
