@@ -64,11 +64,11 @@ func (c consumer) Consume(ctx context.Context, in *follow.Stream) error {
 			if err := s.publish(ctx); err != nil {
 				return err
 			}
-		case env, ok := <-in.C():
-			if !ok {
-				return in.Err()
+		case <-in.Ready():
+			env, err := in.Next(ctx)
+			if err != nil {
+				return err
 			}
-			var err error
 			if batch, err = gather(ctx, in, append(batch[:0], env), s.gatherFor(c.l.cfg.CommitDelay)); err != nil {
 				return err
 			}
@@ -90,8 +90,9 @@ func gather(ctx context.Context, in *follow.Stream, batch []eventstore.Envelope,
 	defer t.Stop()
 	for len(batch) < cap(batch) {
 		select {
-		case env, ok := <-in.C():
-			if !ok {
+		case <-in.Ready():
+			env, err := in.Next(ctx)
+			if err != nil {
 				return batch, nil // the stream's end shows at the next read
 			}
 			batch = append(batch, env)

@@ -17,8 +17,7 @@ import (
 	"github.com/attestation-ledger/attestation-ledger/internal/errs"
 )
 
-// DefaultBuffer is how many events a consumer may lag behind the fastest
-// one before it slows the reading of the log.
+// DefaultBuffer is the default Options.Buffer.
 const DefaultBuffer = 4096
 
 // ErrStopped: a consumer returned before the follower was stopped.
@@ -38,44 +37,12 @@ type Consumer interface {
 	Consume(ctx context.Context, in *Stream) error
 }
 
-// Stream is the part of the log one consumer receives: every event after
-// its checkpoint, in the store's order.
-type Stream struct {
-	from uint64
-	ch   chan eventstore.Envelope
-	f    *follower
-}
-
-// From returns the position of the first event of the stream.
-func (s *Stream) From() uint64 { return s.from }
-
-// C returns the events. It is closed when the follower stops reading the
-// log; Err then says why.
-func (s *Stream) C() <-chan eventstore.Envelope { return s.ch }
-
-// Err returns why the stream ended (once C is closed), or nil while it
-// goes on.
-func (s *Stream) Err() error { return s.f.reason() }
-
-// Next blocks until the next event, the end of the stream (its error) or
-// the end of ctx.
-func (s *Stream) Next(ctx context.Context) (eventstore.Envelope, error) {
-	select {
-	case env, ok := <-s.ch:
-		if !ok {
-			return eventstore.Envelope{}, s.f.reason()
-		}
-		return env, nil
-	case <-ctx.Done():
-		return eventstore.Envelope{}, fmt.Errorf("next event: %w", ctx.Err())
-	}
-}
-
 // Options tune Run.
 type Options struct {
-	// Buffer is how many events each consumer's stream holds
-	// (DefaultBuffer when 0): a consumer that falls that far behind
-	// slows the reading for all.
+	// Buffer is how many events each consumer's stream queues
+	// (DefaultBuffer when 0). A consumer holds at most twice that (the
+	// queue and the batch it took before): one that falls that far
+	// behind slows the reading for all.
 	Buffer int
 }
 
@@ -101,11 +68,11 @@ func Run(ctx context.Context, store eventstore.Store, opts Options, consumers ..
 	f := &follower{parent: parent, ctx: ctx, cancel: cancel}
 	streams, from, err := f.open(ctx, consumers, opts.Buffer)
 	if err != nil {
-		return err
+		return f.unlessStopped(err)
 	}
 	sub, err := store.Subscribe(ctx, from)
 	if err != nil {
-		return fmt.Errorf("follow the log from %d: %w", from, err)
+		return f.unlessStopped(fmt.Errorf("follow the log from %d: %w", from, err))
 	}
 	var wg sync.WaitGroup
 	for i, c := range consumers {
@@ -137,7 +104,7 @@ func (f *follower) open(ctx context.Context, consumers []Consumer, buffer int) (
 		if err != nil {
 			return nil, 0, fmt.Errorf("follow the log: consumer %s: %w", c.Name(), err)
 		}
-		streams[i] = &Stream{from: cp + 1, ch: make(chan eventstore.Envelope, buffer), f: f}
+		streams[i] = newStream(f, cp+1, buffer)
 		if i == 0 || cp+1 < from {
 			from = cp + 1
 		}
@@ -150,7 +117,7 @@ func (f *follower) open(ctx context.Context, consumers []Consumer, buffer int) (
 func (f *follower) read(ctx context.Context, sub eventstore.Subscription, next uint64, streams []*Stream) {
 	defer func() {
 		for _, s := range streams {
-			close(s.ch)
+			s.close()
 		}
 	}()
 	for {
@@ -164,9 +131,7 @@ func (f *follower) read(ctx context.Context, sub eventstore.Subscription, next u
 			if env.Position < s.from {
 				continue // the consumer has it already
 			}
-			select {
-			case s.ch <- env:
-			case <-ctx.Done():
+			if !s.push(ctx, env) {
 				return
 			}
 		}
@@ -202,6 +167,14 @@ func (f *follower) err() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.failed
+}
+
+// unlessStopped returns err, or nil if Run's context ended.
+func (f *follower) unlessStopped(err error) error {
+	if f.parent.Err() != nil {
+		return nil
+	}
+	return err
 }
 
 // reason returns why the follower stopped: its first failure, or the end

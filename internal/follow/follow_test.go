@@ -243,11 +243,12 @@ func TestASlowConsumerHoldsTheReadBack(t *testing.T) {
 	stop, _ := start(t, store, follow.Options{Buffer: buffer}, fast, slow)
 	slow.gate <- struct{}{} // the slow one handles one event, then stalls
 	slow.waitFor(t, 1)
-	// The reader fills the slow one's stream (the event it holds, then
-	// buffer more) and waits; the fast one is at most one event ahead.
+	// The reader fills the slow one's stream (the batch it is going
+	// through and a full queue: twice the buffer at most) and waits; the
+	// fast one is at most one event ahead.
 	fast.waitFor(t, 1+buffer)
 	time.Sleep(50 * time.Millisecond) // room to run ahead, if it could
-	if got := len(fast.positions()); got > 1+1+buffer+1 {
+	if got := len(fast.positions()); got > 1+2*buffer+1 {
 		t.Fatalf("the fast consumer got %d events while the slow one had handled 1 (buffer %d)", got, buffer)
 	}
 	close(slow.gate)
@@ -344,10 +345,12 @@ func TestStreamEndsWithTheCancellation(t *testing.T) {
 	store := newStore(t, 5)
 	var streamErr error
 	c := &funcConsumer{consume: func(ctx context.Context, in *follow.Stream) error {
-		for range in.C() {
+		for {
+			if _, err := in.Next(context.WithoutCancel(ctx)); err != nil {
+				streamErr = err
+				return err
+			}
 		}
-		streamErr = in.Err()
-		return streamErr
 	}}
 	stop, _ := start(t, store, follow.Options{}, c)
 	time.Sleep(10 * time.Millisecond)
