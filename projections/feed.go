@@ -19,9 +19,9 @@ type LogReader interface {
 	Head(ctx context.Context) (uint64, error)
 }
 
-// feed reads the log in order from a position through a subscription, decodes each event in its own goroutine (so that decoding
-// overlaps the projectors' writes) and hands out batches of what has
-// arrived.
+// feed reads the log in order from a position through a subscription,
+// decodes each event in its own goroutine (so that decoding overlaps the
+// projectors' writes) and hands out batches of what has arrived.
 type feed struct {
 	ch     chan Item
 	cancel context.CancelFunc
