@@ -13,6 +13,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 
 	"github.com/attestation-ledger/attestation-ledger/eventstore"
+	"github.com/attestation-ledger/attestation-ledger/internal/errs"
 	"github.com/attestation-ledger/attestation-ledger/internal/follow"
 )
 
@@ -48,7 +49,7 @@ type deadLetterModeKey struct{}
 const ConsumerName = "projections"
 
 // errRunning: Run (or the consumer) is already running.
-var errRunning = errors.New("projections: Run is already running")
+var errRunning = errs.New(errs.Conflict, "projections: Run is already running")
 
 // Run projects the log into the read models until ctx is done, then
 // returns nil. It is Consumer on a log follower of its own (package
