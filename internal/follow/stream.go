@@ -44,9 +44,6 @@ func newStream(f *follower, from uint64, max int) *Stream {
 	return &Stream{from: from, f: f, max: max, ready: make(chan struct{}, 1), room: make(chan struct{}, 1)}
 }
 
-// From returns the position of the first event of the stream.
-func (s *Stream) From() uint64 { return s.from }
-
 // Ready returns a channel that is ready when Next would return without
 // waiting (an event, or the end of the stream), for a consumer to select
 // on with its timers.
@@ -56,9 +53,6 @@ func (s *Stream) Ready() <-chan struct{} {
 	}
 	return s.ready
 }
-
-// Err returns why the stream ended, or nil while it goes on.
-func (s *Stream) Err() error { return s.f.reason() }
 
 // Next returns the next event, waiting for it; it fails when the stream
 // ended (with Err) or ctx is done.
