@@ -24,6 +24,8 @@ import (
 	"github.com/attestation-ledger/attestation-ledger/integrity"
 	"github.com/attestation-ledger/attestation-ledger/internal/datadir"
 	"github.com/attestation-ledger/attestation-ledger/internal/dirlock"
+	"github.com/attestation-ledger/attestation-ledger/internal/errs"
+	"github.com/attestation-ledger/attestation-ledger/internal/follow"
 	"github.com/attestation-ledger/attestation-ledger/projections"
 )
 
@@ -180,8 +182,8 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	a.background(runCtx, "projections", func(ctx context.Context) error { return a.ReadModels.Run(ctx) })
-	a.background(runCtx, "verifiable log", func(ctx context.Context) error { return a.Ledger.Run(ctx, a.Store) })
+	// One reader of the log feeds the read models and the verifiable log.
+	a.background(runCtx, "log follower", a.followLog)
 	a.background(runCtx, "self-audit", a.auditLoop)
 	return a, nil
 }
@@ -196,6 +198,35 @@ func (a *App) background(ctx context.Context, name string, work func(context.Con
 			a.errs <- fmt.Errorf("%s: %w", name, err)
 		}
 	}()
+}
+
+// followLog feeds the read models and the verifiable log from one follower
+// of the log. A store that cannot be reached (a cluster electing a new
+// leader, a lost connection) is waited for: the follower starts again from
+// each consumer's checkpoint, losing and repeating nothing. Any other
+// failure (an integrity alarm, a broken read model) stops the service.
+func (a *App) followLog(ctx context.Context) error {
+	backoff := 250 * time.Millisecond
+	for {
+		started := time.Now()
+		err := follow.Run(ctx, a.Store, follow.Options{}, a.ReadModels.Consumer(), a.Ledger.Consumer())
+		if err == nil || ctx.Err() != nil {
+			return nil
+		}
+		if errs.KindOf(err) != errs.Unavailable {
+			return err
+		}
+		if time.Since(started) > time.Minute {
+			backoff = 250 * time.Millisecond // a new outage
+		}
+		a.log.Warn("log follower: the store is unavailable; following again from the checkpoints", "retry_in", backoff, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
 }
 
 // Errors reports a background failure that stops the service.

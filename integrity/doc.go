@@ -11,8 +11,9 @@
 //   - checkpoint.go, key.go, checkpoints.go: the checkpoint format, the
 //     Ed25519 note key and the append-only file of every signed checkpoint.
 //   - log.go, follow.go: Log, which ties them together and follows the
-//     event store (Run), publishing a consistency-checked checkpoint at most
-//     every Config.CheckpointInterval while the log grows.
+//     event store (Run, or Consumer on a follower shared with the read
+//     models), publishing a consistency-checked checkpoint at most every
+//     Config.CheckpointInterval while the log grows.
 //   - proof.go: inclusion and consistency proofs for the HTTP API.
 //   - export.go, verify.go: the offline audit: Export writes the entries and
 //     checkpoints, Verify checks them with only the verifier key.

@@ -10,10 +10,18 @@ import (
 	"github.com/attestation-ledger/attestation-ledger/eventstore"
 )
 
-// feed reads the log in order from a position through a store
-// subscription, decodes each event in its own goroutine (so that decoding
-// overlaps the projectors' writes) and hands out batches of what has
-// arrived.
+// LogReader is the part of the event store a feed reads: an
+// eventstore.Store, or a log follower's stream (see ReadModels.Consumer).
+type LogReader interface {
+	// Subscribe delivers every event with position ≥ from, in order.
+	Subscribe(ctx context.Context, from uint64) (eventstore.Subscription, error)
+	// Head returns the position of the last recorded event.
+	Head(ctx context.Context) (uint64, error)
+}
+
+// feed reads the log in order from a position through a subscription,
+// decodes each event in its own goroutine (so that decoding overlaps the
+// projectors' writes) and hands out batches of what has arrived.
 type feed struct {
 	ch     chan Item
 	cancel context.CancelFunc
@@ -42,7 +50,7 @@ const (
 
 // startFeed subscribes to the log from position from. Live batches wait
 // from gatherMin to gatherMax for more events (0: not at all).
-func startFeed(ctx context.Context, store eventstore.Store, from uint64, buffer int, gatherMin, gatherMax time.Duration) (*feed, error) {
+func startFeed(ctx context.Context, store LogReader, from uint64, buffer int, gatherMin, gatherMax time.Duration) (*feed, error) {
 	from = max(from, 1)
 	head, err := store.Head(ctx)
 	if err != nil {

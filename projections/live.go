@@ -11,6 +11,10 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+
+	"github.com/attestation-ledger/attestation-ledger/eventstore"
+	"github.com/attestation-ledger/attestation-ledger/internal/errs"
+	"github.com/attestation-ledger/attestation-ledger/internal/follow"
 )
 
 // LogTopic is the topic the projectors' handler subscribes to: the whole
@@ -40,44 +44,19 @@ type pauseRequest struct {
 // batch: events a projector cannot apply are then dead-lettered.
 type deadLetterModeKey struct{}
 
+// ConsumerName names the read models among the consumers of a log
+// follower.
+const ConsumerName = "projections"
+
+// errRunning: Run (or the consumer) is already running.
+var errRunning = errs.New(errs.Conflict, "projections: Run is already running")
+
 // Run projects the log into the read models until ctx is done, then
-// returns nil. Events flow through a watermill router: a Subscriber reads
-// the log from the lowest projector checkpoint and one handler applies
-// each batch to every projector in one SQLite transaction, each projector
-// skipping what its checkpoint already covers and moving its checkpoint
-// with its rows. A failing batch is retried with exponential backoff
-// (Config.MaxRetries); then applied once more in dead-letter mode, where an
-// event a projector cannot apply is recorded in dead_letters and skipped
-// by that projector alone; a batch that still fails (the database fails)
-// is delivered again, with backoff, until it succeeds: the projector
-// stalls and Status reports it. If the store fails, Run subscribes again,
-// with backoff. Run only once at a time.
+// returns nil. It is Consumer on a log follower of its own (package
+// internal/follow); the service shares one follower with the integrity log
+// instead. If the store fails, Run follows again, with backoff. Run only
+// once at a time.
 func (r *ReadModels) Run(ctx context.Context) error {
-	ctl := &runControl{pause: make(chan *pauseRequest), done: make(chan struct{})}
-	r.runMu.Lock()
-	if r.run != nil {
-		r.runMu.Unlock()
-		return errors.New("projections: Run is already running")
-	}
-	r.run = ctl
-	r.runMu.Unlock()
-	defer func() {
-		r.runMu.Lock()
-		r.run = nil
-		r.runMu.Unlock()
-		close(ctl.done)
-	}()
-
-	var wg sync.WaitGroup
-	hctx, stopHead := context.WithCancel(ctx)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		r.watchHead(hctx)
-	}()
-	defer wg.Wait()
-	defer stopHead()
-
 	delay := r.cfg.RetryInitialInterval
 	for {
 		if ctx.Err() != nil {
@@ -87,13 +66,12 @@ func (r *ReadModels) Run(ctx context.Context) error {
 			return ErrClosed
 		}
 		started := time.Now()
-		err := r.runRouter(ctx, ctl)
+		err := follow.Run(ctx, r.cfg.Store, follow.Options{}, r.Consumer())
 		if ctx.Err() != nil {
 			return nil
 		}
-		if err == nil { // paused for a swap, and resumed
-			delay = r.cfg.RetryInitialInterval
-			continue
+		if errors.Is(err, errRunning) {
+			return errRunning
 		}
 		r.recordFailure(err)
 		r.cfg.Logger.Error("projections: projector stopped; restarting", "err", err, "in", delay)
@@ -111,13 +89,122 @@ func (r *ReadModels) Run(ctx context.Context) error {
 	}
 }
 
+// Consumer returns the live projector as a consumer of a log follower. Its
+// checkpoint is the lowest projector checkpoint. Events flow through a
+// watermill router: a Subscriber reads the follower's stream and one
+// handler applies each batch to every projector in one SQLite
+// transaction, each projector skipping what its checkpoint already covers
+// and moving its checkpoint with its rows. A failing batch is retried with
+// exponential backoff (Config.MaxRetries); then applied once more in
+// dead-letter mode, where an event a projector cannot apply is recorded in
+// dead_letters and skipped by that projector alone; a batch that still
+// fails (the database fails) is delivered again, with backoff, until it
+// succeeds: the projector stalls (and, through the follower's
+// back-pressure, so does every consumer of the same follower) and Status
+// reports it. Only one consumer (or Run) at a time.
+func (r *ReadModels) Consumer() follow.Consumer { return liveConsumer{r} }
+
+type liveConsumer struct{ r *ReadModels }
+
+// Name implements follow.Consumer.
+func (liveConsumer) Name() string { return ConsumerName }
+
+// Checkpoint implements follow.Consumer.
+func (c liveConsumer) Checkpoint(context.Context) (uint64, error) {
+	return c.r.cur.Load().minCheckpoint(), nil
+}
+
+// Consume implements follow.Consumer: it projects in's events until ctx
+// is done (nil), pausing while Rebuild swaps generations, or until the
+// stream fails (its error).
+func (c liveConsumer) Consume(ctx context.Context, in *follow.Stream) error {
+	r := c.r
+	ctl, err := r.startRun()
+	if err != nil {
+		return err
+	}
+	defer r.endRun(ctl)
+
+	var wg sync.WaitGroup
+	hctx, stopHead := context.WithCancel(ctx)
+	wg.Go(func() { r.watchHead(hctx) })
+	defer wg.Wait()
+	defer stopHead()
+
+	log := streamLog{in: in, store: r.cfg.Store}
+	for {
+		err := r.runRouter(ctx, ctl, log)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		// paused for a swap, and resumed: on with the new generation
+	}
+}
+
+// startRun registers a running consumer, so that Rebuild can pause it.
+func (r *ReadModels) startRun() (*runControl, error) {
+	r.runMu.Lock()
+	defer r.runMu.Unlock()
+	if r.run != nil {
+		return nil, errRunning
+	}
+	r.run = &runControl{pause: make(chan *pauseRequest), done: make(chan struct{})}
+	return r.run, nil
+}
+
+// endRun unregisters the running consumer.
+func (r *ReadModels) endRun(ctl *runControl) {
+	r.runMu.Lock()
+	r.run = nil
+	r.runMu.Unlock()
+	close(ctl.done)
+}
+
+// streamLog reads the log from a follower's stream: a subscription skips
+// what comes before its start (a generation swapped in is ahead of the
+// stream); Head asks the store.
+type streamLog struct {
+	in    *follow.Stream
+	store eventstore.Store
+}
+
+// Subscribe implements LogReader.
+func (s streamLog) Subscribe(_ context.Context, from uint64) (eventstore.Subscription, error) {
+	return &streamSub{in: s.in, from: from}, nil
+}
+
+// Head implements LogReader.
+func (s streamLog) Head(ctx context.Context) (uint64, error) { return s.store.Head(ctx) }
+
+// streamSub is a subscription to a follower's stream from a position.
+type streamSub struct {
+	in   *follow.Stream
+	from uint64
+}
+
+// Next implements eventstore.Subscription.
+func (s *streamSub) Next(ctx context.Context) (eventstore.Envelope, error) {
+	for {
+		env, err := s.in.Next(ctx)
+		if err != nil || env.Position >= s.from {
+			return env, err
+		}
+	}
+}
+
+// Close implements eventstore.Subscription: the stream goes on.
+func (s *streamSub) Close() error { return nil }
+
 // runRouter runs one watermill router on the current generation until ctx
 // is done (ctx.Err()), a pause is requested (nil once resumed), or the
 // subscription fails (its error).
-func (r *ReadModels) runRouter(ctx context.Context, ctl *runControl) error {
+func (r *ReadModels) runRouter(ctx context.Context, ctl *runControl, log LogReader) error {
 	g := r.cur.Load()
 	sub, err := NewSubscriber(SubscriberConfig{
-		Store:              r.cfg.Store,
+		Store:              log,
 		From:               func(context.Context) (uint64, error) { return g.minCheckpoint() + 1, nil },
 		MaxBatch:           r.cfg.MaxBatch,
 		BufferSize:         r.cfg.BufferSize,

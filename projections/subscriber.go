@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-
-	"github.com/attestation-ledger/attestation-ledger/eventstore"
 )
 
 // Batch is consecutive events of the global log, delivered in one
@@ -44,8 +42,9 @@ const (
 
 // SubscriberConfig configures a Subscriber.
 type SubscriberConfig struct {
-	// Store is required: the log to read.
-	Store eventstore.Store
+	// Store is required: the log to read (an eventstore.Store, or a log
+	// follower's stream).
+	Store LogReader
 	// From is required: it returns the position to start from when
 	// Subscribe is called (a projector's checkpoint + 1).
 	From func(ctx context.Context) (uint64, error)
@@ -110,7 +109,7 @@ func (c SubscriberConfig) Validate() error {
 
 // Subscriber is a watermill message.Subscriber of the global event log. It
 // reads the log in order from the position SubscriberConfig.From gives,
-// through eventstore.Store.Subscribe, and delivers it as messages that each
+// through its Store's Subscribe, and delivers it as messages that each
 // carry a Batch of consecutive decoded events (in the message context; see
 // BatchFromMessage; metadata "from" and "to" give the positions; the
 // payload is empty). It delivers one message at a time: the next batch
