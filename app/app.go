@@ -24,6 +24,7 @@ import (
 	"github.com/attestation-ledger/attestation-ledger/handlers/httpapi"
 	"github.com/attestation-ledger/attestation-ledger/integrity"
 	"github.com/attestation-ledger/attestation-ledger/projections"
+	"github.com/attestation-ledger/attestation-ledger/queries"
 )
 
 // Config configures the service.
@@ -147,7 +148,15 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	cmds, err := handlers.NewCommands(handlers.Config{Store: a.Store, Lookup: a.ReadModels, Keys: keys, Registerer: a.Registry})
+	index, err := a.Store.AttestationIndex(ctx)
+	if err != nil {
+		return nil, err
+	}
+	qs, err := queries.New(queries.Config{Store: a.Store, ReadModels: a.ReadModels, Ledger: a.Ledger})
+	if err != nil {
+		return nil, err
+	}
+	cmds, err := handlers.NewCommands(handlers.Config{Store: a.Store, Index: index, Lookup: qs, Keys: keys, Registerer: a.Registry})
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +170,7 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 		verifier = auth.NewChain(a.Signer, jwks)
 	}
 	hc := httpapi.Config{
-		Commands: cmds, Store: a.Store, ReadModels: a.ReadModels, Signer: a.Signer, Verifier: verifier, Ledger: a.Ledger,
+		Commands: cmds, Queries: qs, Store: a.Store, ReadModels: a.ReadModels, Signer: a.Signer, Verifier: verifier, Ledger: a.Ledger,
 		Registry: a.Registry, Ready: a.ready, Logger: cfg.Logger.With("component", "http"),
 	}
 	if cfg.HTTP != nil {
