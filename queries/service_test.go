@@ -46,7 +46,14 @@ func newStack(t *testing.T) stack {
 	done := make(chan struct{}, 2)
 	go func() { _ = rm.Run(ctx); done <- struct{}{} }()
 	go func() { _ = log.Run(ctx, store); done <- struct{}{} }()
-	t.Cleanup(func() { cancel(); <-done; <-done; log.Close(); rm.Close(); store.Close() })
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		<-done
+		log.Close()
+		rm.Close()
+		store.Close()
+	})
 	keys, err := store.IdempotencyKeys(ctx)
 	if err != nil {
 		t.Fatal(err)
