@@ -1,6 +1,7 @@
 // Package httpapi is the HTTP transport of the ledger (../shared/API.md):
-// it decodes, authenticates and authorises, calls the command handlers or
-// the read models, and answers JSON or RFC 9457 problems.
+// it decodes, authenticates, refuses the roles package access forbids a
+// route, calls the command handlers or the query service, and answers JSON
+// or RFC 9457 problems.
 package httpapi
 
 import (
