@@ -2,9 +2,13 @@ package jetstream_test
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/attestation-ledger/attestation-ledger/eventstore/jetstream"
 )
@@ -78,4 +82,39 @@ func hasDir(t *testing.T, root, name string) bool {
 		t.Fatal(err)
 	}
 	return found
+}
+
+// BenchmarkIndexClaims claims distinct attestation numbers with 64
+// concurrent claimants, as the command handlers do on every submission;
+// it reports claims/s and the claims per atomic batch.
+func BenchmarkIndexClaims(b *testing.B) {
+	s := openStore(b, b.TempDir())
+	ctx := context.Background()
+	reg, err := s.AttestationIndex(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for range 64 {
+		wg.Go(func() {
+			for {
+				i := next.Add(1)
+				if i > int64(b.N) {
+					return
+				}
+				if _, err := reg.Claim(ctx, fmt.Sprintf("PGE-%d", i), "company-732829320"); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "claims/s")
+	st := reg.Stats()
+	b.ReportMetric(float64(st.Batched)/float64(max(1, st.Batches)), "per-batch")
+	b.ReportMetric(float64(st.Singles), "singles")
 }
