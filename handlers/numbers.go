@@ -3,8 +3,10 @@ package handlers
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/attestation-ledger/attestation-ledger/domain"
+	"github.com/attestation-ledger/attestation-ledger/eventstore"
 	"github.com/attestation-ledger/attestation-ledger/internal/errs"
 )
 
@@ -16,14 +18,45 @@ var errNumberTaken = errs.New(errs.Internal, "attestation number claimed by anot
 // bits: a second draw never happens in practice).
 const maxNumberDraws = 4
 
+// issuing runs a change that may issue an attestation under a fresh
+// number: it reserves a number for the company and, when the number was
+// taken (by another company, or with usedHere by this one: a domain
+// conflict), draws another.
+func (h *Commands) issuing(ctx context.Context, siren domain.SIREN, meta Meta, usedHere bool,
+	decide func(c *domain.Company, now time.Time, n domain.AttestationNumber) ([]domain.Event, error)) (Outcome, error) {
+	stream := eventstore.Stream(companyCategory, siren.String())
+	for draw := 0; ; draw++ {
+		number, err := h.reserve(ctx, stream)
+		if err != nil {
+			return Outcome{}, err
+		}
+		out, err := h.repo.Update(ctx, siren, Change{Meta: meta, BeforeAppend: number.beforeAppend,
+			Decide: func(c *domain.Company, now time.Time) ([]domain.Event, error) { return decide(c, now, number.number) }})
+		number.release()
+		if draw+1 < maxNumberDraws && (errors.Is(err, errNumberTaken) || usedHere && errors.Is(err, domain.ErrConflict)) {
+			continue
+		}
+		return out, err
+	}
+}
+
 // reservation is the claim of a fresh attestation number for a company's
 // stream in the attestation index. It starts before the command takes the
 // company's lock, and the command awaits it only before appending events
-// that issue the number, so that the claim's write overlaps the decision.
+// that issue the number, so that the claim's write overlaps the wait for
+// the lock and the decision. A decision that issues nothing withdraws the
+// claim if it is still queued (once written, it points to a stream that
+// does not hold the number: harmless).
 type reservation struct {
-	number domain.AttestationNumber
-	done   chan struct{}
-	err    error
+	number  domain.AttestationNumber
+	stream  string
+	index   Index
+	done    chan struct{}
+	err     error
+	release context.CancelFunc
+	// withdrawn: released by a decision that issued nothing (a later
+	// decision, after a conflict, may issue it: it claims again).
+	withdrawn bool
 }
 
 // reserve draws a number and starts claiming it for stream.
@@ -32,23 +65,33 @@ func (h *Commands) reserve(ctx context.Context, stream string) (*reservation, er
 	if err != nil {
 		return nil, err
 	}
-	r := &reservation{number: n, done: make(chan struct{})}
+	ctx, cancel := context.WithCancel(ctx)
+	r := &reservation{number: n, stream: stream, index: h.index, done: make(chan struct{}), release: cancel}
 	go func() {
 		defer close(r.done)
-		first, err := h.index.Claim(ctx, n.String(), stream)
-		if err == nil && first != stream {
-			err = errNumberTaken
-		}
-		r.err = err
+		r.err = r.claim(ctx)
 	}()
 	return r, nil
 }
 
-// beforeAppend waits for the claim when events issue the reserved number:
-// an attestation is appended only once its number is indexed.
+// claim claims the number for the stream.
+func (r *reservation) claim(ctx context.Context) error {
+	first, err := r.index.Claim(ctx, r.number.String(), r.stream)
+	if err == nil && first != r.stream {
+		err = errNumberTaken
+	}
+	return err
+}
+
+// beforeAppend waits for the claim when events issue the reserved number
+// (an attestation is appended only once its number is indexed), and
+// withdraws it otherwise.
 func (r *reservation) beforeAppend(ctx context.Context, events []domain.Event) error {
 	for _, e := range events {
 		if iss, ok := e.(domain.AttestationIssued); ok && iss.Number == r.number {
+			if r.withdrawn {
+				return r.claim(ctx)
+			}
 			select {
 			case <-r.done:
 				return r.err
@@ -57,12 +100,7 @@ func (r *reservation) beforeAppend(ctx context.Context, events []domain.Event) e
 			}
 		}
 	}
+	r.release()
+	r.withdrawn = true
 	return nil
-}
-
-// drawAgain reports whether a command whose number was taken by another
-// company (or, with usedHere, possibly by this one: a domain conflict) may
-// draw another.
-func drawAgain(err error, draw int, usedHere bool) bool {
-	return draw+1 < maxNumberDraws && (errors.Is(err, errNumberTaken) || usedHere && errors.Is(err, domain.ErrConflict))
 }

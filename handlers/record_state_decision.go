@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/attestation-ledger/attestation-ledger/domain"
-	"github.com/attestation-ledger/attestation-ledger/eventstore"
 	"github.com/attestation-ledger/attestation-ledger/views"
 )
 
@@ -24,25 +23,14 @@ func (h *Commands) RecordStateDecision(ctx context.Context, meta Meta, in Record
 	if err != nil {
 		return views.LoanRequestView{}, fmt.Errorf("record State decision on %s: %w", in.RequestID, err)
 	}
-	stream := eventstore.Stream(companyCategory, siren.String())
-	for draw := 0; ; draw++ {
-		number, err := h.reserve(ctx, stream)
-		if err != nil {
-			return views.LoanRequestView{}, fmt.Errorf("record State decision on %s: %w", in.RequestID, err)
-		}
-		out, err := h.repo.Update(ctx, siren, Change{Meta: meta, BeforeAppend: number.beforeAppend,
-			Decide: func(c *domain.Company, now time.Time) ([]domain.Event, error) {
-				return c.RecordStateDecision(domain.RecordStateDecision{
-					RequestID: in.RequestID, Approved: in.Approved, DecreeRef: in.DecreeRef, Number: number.number, By: meta.Actor,
-				}, now)
-			}})
-		if drawAgain(err, draw, false) {
-			continue
-		}
-		if err != nil {
-			return views.LoanRequestView{}, fmt.Errorf("record State decision on %s: %w", in.RequestID, err)
-		}
-		v, _ := views.Request(in.RequestID, out.Events, out.Decoded)
-		return v, nil
+	out, err := h.issuing(ctx, siren, meta, false, func(c *domain.Company, now time.Time, n domain.AttestationNumber) ([]domain.Event, error) {
+		return c.RecordStateDecision(domain.RecordStateDecision{
+			RequestID: in.RequestID, Approved: in.Approved, DecreeRef: in.DecreeRef, Number: n, By: meta.Actor,
+		}, now)
+	})
+	if err != nil {
+		return views.LoanRequestView{}, fmt.Errorf("record State decision on %s: %w", in.RequestID, err)
 	}
+	v, _ := views.Request(in.RequestID, out.Events, out.Decoded)
+	return v, nil
 }

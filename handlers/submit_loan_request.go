@@ -8,7 +8,6 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/attestation-ledger/attestation-ledger/domain"
-	"github.com/attestation-ledger/attestation-ledger/eventstore"
 	"github.com/attestation-ledger/attestation-ledger/views"
 )
 
@@ -25,35 +24,24 @@ type SubmitLoanRequest struct {
 // SubmitLoanRequest records a loan request and its outcome (attested,
 // rejected or pending State review) and returns its view.
 func (h *Commands) SubmitLoanRequest(ctx context.Context, meta Meta, in SubmitLoanRequest) (views.LoanRequestView, error) {
-	stream := eventstore.Stream(companyCategory, in.SIREN.String())
-	for draw := 0; ; draw++ {
-		number, err := h.reserve(ctx, stream)
-		if err != nil {
-			return views.LoanRequestView{}, fmt.Errorf("submit loan request for %s: %w", in.SIREN, err)
-		}
-		var requestID string
-		out, err := h.repo.Update(ctx, in.SIREN, Change{Meta: meta, BeforeAppend: number.beforeAppend,
-			Decide: func(c *domain.Company, now time.Time) ([]domain.Event, error) {
-				requestID = ulid.MustNew(ulid.Timestamp(now), ulid.DefaultEntropy()).String()
-				return c.SubmitLoanRequest(domain.SubmitLoanRequest{
-					RequestID: requestID, SIREN: in.SIREN, Bank: in.Bank, Amount: in.Amount,
-					RequestedOn: in.RequestedOn, Profile: in.Profile, Number: number.number, By: meta.Actor,
-				}, now)
-			}})
-		if drawAgain(err, draw, true) {
-			continue
-		}
-		if err != nil {
-			return views.LoanRequestView{}, fmt.Errorf("submit loan request for %s: %w", in.SIREN, err)
-		}
-		if out.Replayed {
-			sub, ok := out.FirstEvent.(domain.LoanRequestSubmitted)
-			if !ok {
-				return views.LoanRequestView{}, fmt.Errorf("%w: idempotency key used for another command", ErrIdempotencyMismatch)
-			}
-			requestID = sub.RequestID
-		}
-		v, _ := views.Request(requestID, out.Events, out.Decoded)
-		return v, nil
+	var requestID string
+	out, err := h.issuing(ctx, in.SIREN, meta, true, func(c *domain.Company, now time.Time, n domain.AttestationNumber) ([]domain.Event, error) {
+		requestID = ulid.MustNew(ulid.Timestamp(now), ulid.DefaultEntropy()).String()
+		return c.SubmitLoanRequest(domain.SubmitLoanRequest{
+			RequestID: requestID, SIREN: in.SIREN, Bank: in.Bank, Amount: in.Amount,
+			RequestedOn: in.RequestedOn, Profile: in.Profile, Number: n, By: meta.Actor,
+		}, now)
+	})
+	if err != nil {
+		return views.LoanRequestView{}, fmt.Errorf("submit loan request for %s: %w", in.SIREN, err)
 	}
+	if out.Replayed {
+		sub, ok := out.FirstEvent.(domain.LoanRequestSubmitted)
+		if !ok {
+			return views.LoanRequestView{}, fmt.Errorf("%w: idempotency key used for another command", ErrIdempotencyMismatch)
+		}
+		requestID = sub.RequestID
+	}
+	v, _ := views.Request(requestID, out.Events, out.Decoded)
+	return v, nil
 }
