@@ -93,13 +93,7 @@ func (r *Repository) Update(ctx context.Context, siren domain.SIREN, ch Change) 
 	stream := c.Stream()
 	defer r.locks.lock(stream)()
 	idem := newIdempotency(ch.Meta, stream, r.keys)
-	// The first attempt decides on the cached state, or on an empty stream
-	// for a company not in the cache: the append's expected version makes
-	// either safe, and a conflict reloads from the store.
-	l, cached := r.cache.get(stream)
-	if !cached {
-		l = loaded{company: c}
-	}
+	l, cached := r.first(stream, c)
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			var err error
@@ -139,6 +133,17 @@ func (r *Repository) Update(ctx context.Context, siren domain.SIREN, ch Change) 
 			return Outcome{}, err
 		}
 	}
+}
+
+// first returns the state the first attempt decides on: the cached one,
+// or an empty stream for a company not in the cache (c). The append's
+// expected version makes either safe, and a conflict reloads from the
+// store.
+func (r *Repository) first(stream string, c *domain.Company) (l loaded, cached bool) {
+	if l, cached = r.cache.get(stream); !cached {
+		l = loaded{company: c}
+	}
+	return l, cached
 }
 
 // save appends a decision's events to a stream at l's version and, done,
