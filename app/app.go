@@ -27,6 +27,7 @@ import (
 	"github.com/attestation-ledger/attestation-ledger/internal/errs"
 	"github.com/attestation-ledger/attestation-ledger/internal/follow"
 	"github.com/attestation-ledger/attestation-ledger/projections"
+	"github.com/attestation-ledger/attestation-ledger/queries"
 )
 
 // Config configures the service.
@@ -92,11 +93,12 @@ type App struct {
 	// Handler is the HTTP API.
 	Handler http.Handler
 
-	lock   *dirlock.Lock // the data dir, held until Close
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	errs   chan error
-	closed sync.Once
+	lock     *dirlock.Lock // the data dir, held until Close
+	commands *handlers.Commands
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	errs     chan error
+	closed   sync.Once
 }
 
 // Start opens everything and starts the background work (projections, the
@@ -158,10 +160,20 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	cmds, err := handlers.NewCommands(handlers.Config{Store: a.Store, Lookup: a.ReadModels, Keys: keys, Registerer: a.Registry})
+	index, err := a.Store.AttestationIndex(ctx)
 	if err != nil {
 		return nil, err
 	}
+	qs, err := queries.New(queries.Config{Store: a.Store, ReadModels: a.ReadModels, Ledger: a.Ledger})
+	if err != nil {
+		return nil, err
+	}
+	cmds, err := handlers.NewCommands(handlers.Config{Store: a.Store, Index: index, Lookup: qs, Keys: keys, Registerer: a.Registry,
+		Logger: cfg.Logger.With("component", "handlers")})
+	if err != nil {
+		return nil, err
+	}
+	a.commands = cmds
 	var verifier auth.Verifier = a.Signer
 	if cfg.JWKS != nil {
 		// The key set is refreshed until the service stops.
@@ -172,7 +184,7 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 		verifier = auth.NewChain(a.Signer, jwks)
 	}
 	hc := httpapi.Config{
-		Commands: cmds, Store: a.Store, ReadModels: a.ReadModels, Signer: a.Signer, Verifier: verifier, Ledger: a.Ledger,
+		Commands: cmds, Queries: qs, Store: a.Store, ReadModels: a.ReadModels, Signer: a.Signer, Verifier: verifier, Ledger: a.Ledger,
 		Registry: a.Registry, Ready: a.ready, Logger: cfg.Logger.With("component", "http"),
 	}
 	if cfg.HTTP != nil {
@@ -307,6 +319,9 @@ func (a *App) Close() error {
 			a.cancel()
 		}
 		a.wg.Wait()
+		if a.commands != nil {
+			a.commands.WaitIndexed() // before the store closes under them
+		}
 		err = a.closeResources()
 	})
 	return err

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/attestation-ledger/attestation-ledger/domain"
-	"github.com/attestation-ledger/attestation-ledger/projections"
+	"github.com/attestation-ledger/attestation-ledger/views"
 )
 
 // CancelAttestation is a company's or bank's cancellation.
@@ -16,16 +16,13 @@ type CancelAttestation struct {
 }
 
 // CancelAttestation cancels an issued attestation and returns its view.
-func (h *Commands) CancelAttestation(ctx context.Context, meta Meta, in CancelAttestation) (projections.AttestationView, error) {
-	siren, err := h.companyOfAttestation(ctx, in.Number)
-	if err != nil {
-		return projections.AttestationView{}, fmt.Errorf("cancel attestation %s: %w", in.Number, err)
-	}
-	out, err := h.execute(ctx, siren, meta, func(l loaded, now time.Time) ([]domain.Event, error) {
-		return l.company.CancelAttestation(domain.CancelAttestation{Number: in.Number, Reason: in.Reason, By: meta.Actor}, now)
+func (h *Commands) CancelAttestation(ctx context.Context, meta Meta, in CancelAttestation) (views.AttestationView, error) {
+	out, err := h.onAttestation(ctx, in.Number, meta, func(c *domain.Company, now time.Time) ([]domain.Event, error) {
+		return c.CancelAttestation(domain.CancelAttestation{Number: in.Number, Reason: in.Reason, By: meta.Actor}, now)
 	})
 	if err != nil {
-		return projections.AttestationView{}, fmt.Errorf("cancel attestation %s: %w", in.Number, err)
+		return views.AttestationView{}, fmt.Errorf("cancel attestation %s: %w", in.Number, err)
 	}
-	return attestationView(out, in.Number), nil
+	v, _ := views.Attestation(in.Number, out.Events, out.Decoded)
+	return v, nil
 }

@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,7 +17,12 @@ import (
 type Config struct {
 	// Store is required: the event store.
 	Store eventstore.Store
-	// Lookup is required: finds the company of a request or attestation.
+	// Index is required: the store's index of attestation numbers, which
+	// tells the company of an attestation.
+	Index Index
+	// Lookup is required: the read side's answer for what the index does
+	// not tell (the company of a request, or of an attestation issued
+	// before the index existed).
 	Lookup Lookup
 	// Keys is required: the durable register of idempotency keys, so that
 	// a key reused for another company's command is refused too.
@@ -28,6 +35,9 @@ type Config struct {
 	// MaxConflictRetries is optional: how many times a command is decided
 	// again after a concurrency conflict (default 16).
 	MaxConflictRetries int
+	// Logger is optional: where failures of background work go
+	// (slog.Default by default).
+	Logger *slog.Logger
 	// Registerer is optional: where the handlers' metrics are registered
 	// (none by default).
 	Registerer prometheus.Registerer
@@ -38,6 +48,9 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -58,6 +71,9 @@ func (c Config) Validate() error {
 	if c.Store == nil {
 		errs = append(errs, errors.New("handlers: Store is required"))
 	}
+	if c.Index == nil {
+		errs = append(errs, errors.New("handlers: Index is required"))
+	}
 	if c.Lookup == nil {
 		errs = append(errs, errors.New("handlers: Lookup is required"))
 	}
@@ -70,16 +86,17 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Commands handles the ledger's commands.
+// Commands handles the ledger's commands: each handler finds the company,
+// lets the domain decide through the company repository, and answers with
+// the view of what it changed.
 type Commands struct {
-	cfg     Config
-	store   eventstore.Store
-	lookup  Lookup
-	keys    Keys
-	now     func() time.Time
-	locks   locks
-	cache   *aggregates
-	metrics *metrics
+	cfg      Config
+	log      *slog.Logger
+	repo     *Repository
+	index    Index
+	lookup   Lookup
+	metrics  *metrics
+	indexing sync.WaitGroup // index writes not done yet
 }
 
 // NewCommands returns the command handlers.
@@ -92,5 +109,6 @@ func NewCommands(cfg Config) (*Commands, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Commands{cfg: cfg, store: cfg.Store, lookup: cfg.Lookup, keys: cfg.Keys, now: cfg.Now, metrics: m, cache: newAggregates(cfg.CachedCompanies)}, nil
+	repo := newRepository(cfg.Store, cfg.Keys, cfg.Now, cfg.MaxConflictRetries, cfg.CachedCompanies, m)
+	return &Commands{cfg: cfg, log: cfg.Logger, repo: repo, index: cfg.Index, lookup: cfg.Lookup, metrics: m}, nil
 }

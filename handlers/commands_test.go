@@ -1,27 +1,40 @@
 package handlers_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
+	"fmt"
+	"io"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/attestation-ledger/attestation-ledger/domain"
+	"github.com/attestation-ledger/attestation-ledger/eventstore"
 	"github.com/attestation-ledger/attestation-ledger/eventstore/jetstream"
 	"github.com/attestation-ledger/attestation-ledger/handlers"
+	"github.com/attestation-ledger/attestation-ledger/integrity"
 	"github.com/attestation-ledger/attestation-ledger/projections"
+	"github.com/attestation-ledger/attestation-ledger/queries"
+	"github.com/attestation-ledger/attestation-ledger/views"
 )
 
-// fixture is one real store and read models, and two command handlers on
-// them, as two service instances would be.
+// fixture is one real store, read models and query service, and two
+// command handlers on them, as two service instances would be.
 type fixture struct {
 	store *jetstream.Store
 	rm    *projections.ReadModels
+	index *jetstream.Register
+	qs    *queries.Service
 	a, b  *handlers.Commands
 }
 
-func newFixture(t *testing.T) fixture {
+// newFixture starts the fixture; with project false, the read models are
+// never fed (they stay empty).
+func newFixture(t *testing.T, project ...bool) fixture {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := t.TempDir()
@@ -33,21 +46,37 @@ func newFixture(t *testing.T) fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ledger, err := integrity.Open(ctx, integrity.Config{Dir: filepath.Join(dir, "ledger"), KeyDir: filepath.Join(dir, "keys")})
+	if err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan struct{})
-	go func() { _ = rm.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done; rm.Close(); store.Close() })
+	if len(project) == 0 || project[0] {
+		go func() { _ = rm.Run(ctx); close(done) }()
+	} else {
+		close(done)
+	}
+	t.Cleanup(func() { cancel(); <-done; ledger.Close(); rm.Close(); store.Close() })
 	keys, err := store.IdempotencyKeys(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	index, err := store.AttestationIndex(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs, err := queries.New(queries.Config{Store: store, ReadModels: rm, Ledger: ledger, CatchUpTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
 	mk := func() *handlers.Commands {
-		c, err := handlers.NewCommands(handlers.Config{Store: store, Lookup: rm, Keys: keys})
+		c, err := handlers.NewCommands(handlers.Config{Store: store, Index: index, Lookup: qs, Keys: keys})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return c
 	}
-	return fixture{store: store, rm: rm, a: mk(), b: mk()}
+	return fixture{store: store, rm: rm, index: index, qs: qs, a: mk(), b: mk()}
 }
 
 func submission(t *testing.T, siren, bank string, amount domain.Cents) handlers.SubmitLoanRequest {
@@ -101,7 +130,7 @@ func TestTwoInstancesWithStaleCachesKeepTheCeiling(t *testing.T) {
 	}
 	var total domain.Cents
 	for _, env := range envs {
-		e, _ := projections.Decode(env)
+		e, _ := views.Decode(env)
 		if iss, ok := e.(domain.AttestationIssued); ok {
 			total += iss.Amount
 		}
@@ -152,7 +181,7 @@ func TestConcurrentInstancesOnOneCompany(t *testing.T) {
 }
 
 // A grant of an attestation issued through the other instance: the
-// number is found through the read models even before they caught up.
+// number is found through the attestation index.
 func TestGrantThroughTheOtherInstance(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
@@ -257,5 +286,109 @@ func TestRefusedCommandLeavesItsKeyFree(t *testing.T) {
 	m.RequestHash = "right"
 	if g, err := f.a.GrantLoan(ctx, m, handlers.GrantLoan{Number: n, Amount: 1_000_000, GrantedOn: domain.MustDate("2020-05-05"), DurationMonths: 24}); err != nil || g.Status != "loan_granted" {
 		t.Fatalf("corrected grant: %+v %v", g, err)
+	}
+}
+
+// Grant and cancel find the company through the store's attestation
+// index: they work with read models that never projected anything.
+func TestGrantAndCancelNeedNoReadModel(t *testing.T) {
+	f := newFixture(t, false)
+	ctx := context.Background()
+	v, err := f.a.SubmitLoanRequest(ctx, bankMeta("30004"), submission(t, "732829320", "30004", 1_000_000))
+	if err != nil || v.Attestation == nil {
+		t.Fatalf("submit: %+v %v", v, err)
+	}
+	f.a.WaitIndexed()
+	stream, ok, err := f.index.Lookup(ctx, v.Attestation.Number)
+	if err != nil || !ok || stream != "company-732829320" {
+		t.Fatalf("index: %q %v %v", stream, ok, err)
+	}
+	n, _ := domain.ParseAttestationNumber(v.Attestation.Number)
+	g, err := f.b.GrantLoan(ctx, bankMeta("30004"), handlers.GrantLoan{Number: n, Amount: 1_000_000, GrantedOn: domain.MustDate("2020-05-05"), DurationMonths: 24})
+	if err != nil || g.Status != "loan_granted" {
+		t.Fatalf("grant: %+v %v", g, err)
+	}
+	if f.rm.Position() != 0 {
+		t.Fatal("the read models moved")
+	}
+	// A number the index does not know is asked of the read models (a
+	// pre-index attestation), which here never catch up.
+	unknown := domain.NewAttestationNumber([domain.NumberEntropyBytes]byte{9, 9, 9})
+	if _, err := f.a.CancelAttestation(ctx, bankMeta("30004"), handlers.CancelAttestation{Number: unknown}); !errors.Is(err, queries.ErrNotCaughtUp) {
+		t.Fatalf("unknown number: %v, want the read models' wait to time out", err)
+	}
+}
+
+// An attestation issued before the index existed (appended without an
+// index entry, as an old data dir holds it) is found through the read
+// models.
+func TestPreIndexAttestationFoundThroughReadModels(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	siren, _ := domain.ParseSIREN("732829320")
+	c := domain.NewCompany(siren)
+	in := submission(t, "732829320", "30004", 1_000_000)
+	n := domain.NewAttestationNumber([domain.NumberEntropyBytes]byte{1, 2, 3, 4, 5})
+	events, err := c.SubmitLoanRequest(domain.SubmitLoanRequest{
+		RequestID: "01JOLDREQUEST0000000000000", SIREN: siren, Bank: in.Bank, Amount: in.Amount, RequestedOn: in.RequestedOn,
+		Profile: in.Profile, Number: n, By: domain.Actor{Role: domain.RoleBank, ID: "30004"},
+	}, time.Now())
+	if err != nil || len(events) != 3 {
+		t.Fatalf("decide: %d events, %v", len(events), err)
+	}
+	news := make([]eventstore.NewEvent, len(events))
+	for i, e := range events {
+		data, err := domain.EncodeEvent(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		news[i] = eventstore.NewEvent{ID: fmt.Sprintf("old-%d", i), Type: e.EventType(), SchemaVersion: e.EventSchemaVersion(), OccurredAt: time.Now(), Data: data}
+	}
+	if _, err := f.store.Append(ctx, c.Stream(), eventstore.NoStream(), news...); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := f.index.Lookup(ctx, n.String()); ok {
+		t.Fatal("the old attestation is indexed")
+	}
+	v, err := f.a.CancelAttestation(ctx, bankMeta("30004"), handlers.CancelAttestation{Number: n, Reason: "old"})
+	if err != nil || v.Status != "cancelled" {
+		t.Fatalf("cancel of a pre-index attestation: %+v %v", v, err)
+	}
+}
+
+// A number another company already holds in the index (two companies
+// drew the same 75 bits): the attestation is issued all the same, the
+// index keeps the first company, and a grant finds the attestation through
+// the read models.
+func TestNumberIndexedForAnotherCompanyIsFoundThroughReadModels(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	taken := make([]byte, domain.NumberEntropyBytes)
+	for i := range taken {
+		taken[i] = byte(i + 1)
+	}
+	var arr [domain.NumberEntropyBytes]byte
+	copy(arr[:], taken)
+	takenNumber := domain.NewAttestationNumber(arr)
+	if _, err := f.index.Claim(ctx, takenNumber.String(), "company-552100554"); err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := f.store.IdempotencyKeys(ctx)
+	h, err := handlers.NewCommands(handlers.Config{Store: f.store, Index: f.index, Lookup: f.qs, Keys: keys,
+		Entropy: io.MultiReader(bytes.NewReader(taken), rand.Reader)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := h.SubmitLoanRequest(ctx, bankMeta("30004"), submission(t, "732829320", "30004", 1_000_000))
+	if err != nil || v.Attestation == nil || v.Attestation.Number != takenNumber.String() {
+		t.Fatalf("submit: %+v %v", v, err)
+	}
+	h.WaitIndexed()
+	if stream, _, _ := f.index.Lookup(ctx, takenNumber.String()); stream != "company-552100554" {
+		t.Fatalf("the taken number now points to %q", stream)
+	}
+	g, err := h.GrantLoan(ctx, bankMeta("30004"), handlers.GrantLoan{Number: takenNumber, Amount: 1_000_000, GrantedOn: domain.MustDate("2020-05-05"), DurationMonths: 24})
+	if err != nil || g.Status != "loan_granted" || g.SIREN != "732829320" {
+		t.Fatalf("grant: %+v %v", g, err)
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/attestation-ledger/attestation-ledger/domain"
-	"github.com/attestation-ledger/attestation-ledger/projections"
+	"github.com/attestation-ledger/attestation-ledger/views"
 )
 
 // GrantLoan is a bank's grant of the loan under an attestation.
@@ -18,18 +18,15 @@ type GrantLoan struct {
 }
 
 // GrantLoan records the grant and returns the attestation's view.
-func (h *Commands) GrantLoan(ctx context.Context, meta Meta, in GrantLoan) (projections.AttestationView, error) {
-	siren, err := h.companyOfAttestation(ctx, in.Number)
-	if err != nil {
-		return projections.AttestationView{}, fmt.Errorf("grant loan on %s: %w", in.Number, err)
-	}
-	out, err := h.execute(ctx, siren, meta, func(l loaded, now time.Time) ([]domain.Event, error) {
-		return l.company.GrantLoan(domain.GrantLoan{
+func (h *Commands) GrantLoan(ctx context.Context, meta Meta, in GrantLoan) (views.AttestationView, error) {
+	out, err := h.onAttestation(ctx, in.Number, meta, func(c *domain.Company, now time.Time) ([]domain.Event, error) {
+		return c.GrantLoan(domain.GrantLoan{
 			Number: in.Number, Amount: in.Amount, GrantedOn: in.GrantedOn, DurationMonths: in.DurationMonths, By: meta.Actor,
 		}, now)
 	})
 	if err != nil {
-		return projections.AttestationView{}, fmt.Errorf("grant loan on %s: %w", in.Number, err)
+		return views.AttestationView{}, fmt.Errorf("grant loan on %s: %w", in.Number, err)
 	}
-	return attestationView(out, in.Number), nil
+	v, _ := views.Attestation(in.Number, out.Events, out.Decoded)
+	return v, nil
 }

@@ -8,66 +8,68 @@ import (
 
 	"github.com/attestation-ledger/attestation-ledger/domain"
 	"github.com/attestation-ledger/attestation-ledger/eventstore"
-	"github.com/attestation-ledger/attestation-ledger/projections"
 )
 
-// Lookup is the part of the read models the command handlers need: which
-// company a request or an attestation belongs to.
+// Index is the store's index of attestation numbers: the company stream
+// each issued number belongs to, written after the append that issues it.
+type Index interface {
+	// Claim records stream for number unless the number is known, and
+	// returns the stream the number was first claimed for.
+	Claim(ctx context.Context, number, stream string) (first string, err error)
+	// Lookup returns the stream number was claimed for, and false if none.
+	Lookup(ctx context.Context, number string) (stream string, found bool, err error)
+}
+
+// Lookup is what the command side asks the read side: the company of a
+// loan request (state decisions are rare admin commands, not worth an
+// index written by every submission), and of an attestation issued before
+// the attestation index existed. It answers for anything recorded before
+// the call, waiting for the read models if need be, and ErrNotFound (kind
+// NotFound) otherwise.
 type Lookup interface {
-	LoanRequest(ctx context.Context, id string) (projections.LoanRequestView, error)
-	Attestation(ctx context.Context, number string) (projections.AttestationView, error)
-	// WaitForPosition blocks until the read models have applied pos.
-	WaitForPosition(ctx context.Context, pos uint64) error
+	CompanyOfRequest(ctx context.Context, id string) (domain.SIREN, error)
+	CompanyOfAttestation(ctx context.Context, n domain.AttestationNumber) (domain.SIREN, error)
 }
 
-// catchUpTimeout bounds how long a command waits for the read models to
-// catch up with the log's head when they do not know a number yet.
-const catchUpTimeout = 5 * time.Second
-
-// FindFresh runs find and, if the read models do not know the row, waits
-// until they have applied the log's current head and tries once more: a
-// number issued before this call is then always found.
-func FindFresh[T any](ctx context.Context, store eventstore.Store, lookup Lookup, find func(context.Context) (T, error)) (T, error) {
-	v, err := find(ctx)
-	if !errors.Is(err, projections.ErrNotFound) {
-		return v, err
-	}
-	head, err := store.Head(ctx)
+// onAttestation runs a change on the company of an attestation, found
+// through the attestation index or, for a number the index does not name
+// (its entry not written yet, lost, or older than the index), through the
+// read models. Should the indexed company not hold the attestation (two
+// companies drew the same number), the read models are asked too.
+func (h *Commands) onAttestation(ctx context.Context, n domain.AttestationNumber, meta Meta, decide func(*domain.Company, time.Time) ([]domain.Event, error)) (Outcome, error) {
+	siren, indexed, err := h.companyOfAttestation(ctx, n)
 	if err != nil {
-		return v, fmt.Errorf("read log head: %w", err)
+		return Outcome{}, err
 	}
-	wctx, cancel := context.WithTimeout(ctx, catchUpTimeout)
-	defer cancel()
-	if err := lookup.WaitForPosition(wctx, head); err != nil {
-		return v, fmt.Errorf("wait for read models: %w", err)
+	out, err := h.repo.Update(ctx, siren, Change{Meta: meta, Decide: decide})
+	if indexed && errors.Is(err, domain.ErrNotFound) {
+		other, lerr := h.lookup.CompanyOfAttestation(ctx, n)
+		if lerr == nil && other != siren {
+			return h.repo.Update(ctx, other, Change{Meta: meta, Decide: decide})
+		}
 	}
-	return find(ctx)
+	return out, err
 }
 
-// companyOfAttestation returns the SIREN an attestation belongs to.
-func (h *Commands) companyOfAttestation(ctx context.Context, n domain.AttestationNumber) (domain.SIREN, error) {
-	v, err := FindFresh(ctx, h.store, h.lookup, func(ctx context.Context) (projections.AttestationView, error) {
-		return h.lookup.Attestation(ctx, n.String())
-	})
-	if errors.Is(err, projections.ErrNotFound) {
-		return domain.SIREN{}, fmt.Errorf("%w: attestation %s", domain.ErrNotFound, n)
-	}
+// companyOfAttestation returns the SIREN an attestation belongs to, and
+// whether the index named it.
+func (h *Commands) companyOfAttestation(ctx context.Context, n domain.AttestationNumber) (siren domain.SIREN, indexed bool, err error) {
+	stream, found, err := h.index.Lookup(ctx, n.String())
 	if err != nil {
-		return domain.SIREN{}, err
+		return domain.SIREN{}, false, err
 	}
-	return domain.ParseSIREN(v.SIREN)
+	if !found {
+		siren, err := h.lookup.CompanyOfAttestation(ctx, n)
+		return siren, false, err
+	}
+	category, id := eventstore.SplitStream(stream)
+	siren, err = domain.ParseSIREN(id)
+	if category != companyCategory || err != nil {
+		return domain.SIREN{}, false, fmt.Errorf("attestation index: number %s points to %q, not a company stream", n, stream)
+	}
+	return siren, true, nil
 }
 
-// companyOfRequest returns the SIREN a loan request belongs to.
-func (h *Commands) companyOfRequest(ctx context.Context, id string) (domain.SIREN, error) {
-	v, err := FindFresh(ctx, h.store, h.lookup, func(ctx context.Context) (projections.LoanRequestView, error) {
-		return h.lookup.LoanRequest(ctx, id)
-	})
-	if errors.Is(err, projections.ErrNotFound) {
-		return domain.SIREN{}, fmt.Errorf("%w: loan request %s", domain.ErrNotFound, id)
-	}
-	if err != nil {
-		return domain.SIREN{}, err
-	}
-	return domain.ParseSIREN(v.SIREN)
-}
+// companyCategory is the category of the company streams
+// (domain.Company.Stream).
+const companyCategory = "company"

@@ -15,6 +15,7 @@ type metrics struct {
 	appendSeconds prometheus.Histogram
 	conflicts     prometheus.Counter
 	appendErrors  prometheus.Counter
+	indexFailures prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -32,9 +33,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "ledger_append_errors_total",
 			Help: "Appends that failed for another reason than a conflict.",
 		}),
+		indexFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ledger_attestation_index_failures_total",
+			Help: "Issued attestations whose number could not be indexed (the read models answer for them).",
+		}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.appendSeconds, m.conflicts, m.appendErrors} {
+		for _, c := range []prometheus.Collector{m.appendSeconds, m.conflicts, m.appendErrors, m.indexFailures} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("register handler metrics: %w", err)
 			}

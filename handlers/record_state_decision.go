@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/attestation-ledger/attestation-ledger/domain"
-	"github.com/attestation-ledger/attestation-ledger/projections"
+	"github.com/attestation-ledger/attestation-ledger/views"
 )
 
 // RecordStateDecision is an admin's record of the State's decision.
@@ -18,22 +18,19 @@ type RecordStateDecision struct {
 
 // RecordStateDecision records the State's decision on a request pending
 // State review and returns the request's view.
-func (h *Commands) RecordStateDecision(ctx context.Context, meta Meta, in RecordStateDecision) (projections.LoanRequestView, error) {
-	siren, err := h.companyOfRequest(ctx, in.RequestID)
+func (h *Commands) RecordStateDecision(ctx context.Context, meta Meta, in RecordStateDecision) (views.LoanRequestView, error) {
+	siren, err := h.lookup.CompanyOfRequest(ctx, in.RequestID)
 	if err != nil {
-		return projections.LoanRequestView{}, fmt.Errorf("record State decision on %s: %w", in.RequestID, err)
+		return views.LoanRequestView{}, fmt.Errorf("record State decision on %s: %w", in.RequestID, err)
 	}
-	out, err := h.execute(ctx, siren, meta, func(l loaded, now time.Time) ([]domain.Event, error) {
-		n, err := domain.GenerateAttestationNumber(h.cfg.Entropy)
-		if err != nil {
-			return nil, err
-		}
-		return l.company.RecordStateDecision(domain.RecordStateDecision{
+	out, err := h.issuing(ctx, siren, meta, false, func(c *domain.Company, now time.Time, n domain.AttestationNumber) ([]domain.Event, error) {
+		return c.RecordStateDecision(domain.RecordStateDecision{
 			RequestID: in.RequestID, Approved: in.Approved, DecreeRef: in.DecreeRef, Number: n, By: meta.Actor,
 		}, now)
 	})
 	if err != nil {
-		return projections.LoanRequestView{}, fmt.Errorf("record State decision on %s: %w", in.RequestID, err)
+		return views.LoanRequestView{}, fmt.Errorf("record State decision on %s: %w", in.RequestID, err)
 	}
-	return requestView(out, in.RequestID), nil
+	v, _ := views.Request(in.RequestID, out.Events, out.Decoded)
+	return v, nil
 }

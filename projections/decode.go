@@ -1,17 +1,11 @@
 package projections
 
 import (
-	"fmt"
-
 	"github.com/attestation-ledger/attestation-ledger/domain"
 	"github.com/attestation-ledger/attestation-ledger/eventstore"
+	"github.com/attestation-ledger/attestation-ledger/views"
 )
 
-// Decode turns a recorded envelope into its domain event.
-func Decode(env eventstore.Envelope) (domain.Event, error) {
-	e, err := domain.DecodeEvent(env.Type, env.SchemaVersion, env.Data)
-	if err != nil {
-		return nil, fmt.Errorf("position %d: %w", env.Position, err)
-	}
-	return e, nil
-}
+// Decode turns a recorded envelope into its domain event (views.Decode,
+// shared with the command side).
+func Decode(env eventstore.Envelope) (domain.Event, error) { return views.Decode(env) }

@@ -23,10 +23,13 @@ const KeysBucket = "LEDGER_IDEMPOTENCY"
 // maxClaimBatch bounds the claims written in one atomic batch.
 const maxClaimBatch = 256
 
-// Keys records, for each idempotency key, the fingerprint of the request
-// it was first used with, so that a key reused for another request is
-// recognised whatever company that request concerns (the events' ids
-// recognise a retry only within one company's stream). It is a JetStream
+// Register is a durable register of create-only claims: for each key,
+// the value it was first claimed with. The ledger keeps two: the
+// idempotency keys (IdempotencyKeys: key → fingerprint of the request it
+// was first used with, so that a key reused for another request is
+// recognised whatever company that request concerns, which the events'
+// ids recognise only within one company's stream) and the attestation
+// numbers (AttestationIndex: number → company stream). Each is a JetStream
 // key-value bucket on the ledger's server, with the ledger stream's
 // storage, replicas and durability.
 //
@@ -35,9 +38,10 @@ const maxClaimBatch = 256
 // batch of create-only writes (expected last subject sequence 0), one
 // fsync for all. A batch the server refuses (one of its keys exists) is
 // retried claim by claim. It is safe for concurrent use.
-type Keys struct {
+type Register struct {
 	kv     njs.KeyValue
 	js     njs.JetStream
+	what   string // what a key is, for errors
 	prefix string // subject of a key, without the key
 
 	mu      sync.Mutex
@@ -47,8 +51,8 @@ type Keys struct {
 	batches, batched, singles atomic.Int64
 }
 
-// KeysStats counts how claims were written.
-type KeysStats struct {
+// RegisterStats counts how claims were written.
+type RegisterStats struct {
 	// Batches is how many atomic batches of claims were stored, holding
 	// Batched claims.
 	Batches, Batched int64
@@ -58,8 +62,8 @@ type KeysStats struct {
 }
 
 // Stats returns the counts of claims written so far.
-func (k *Keys) Stats() KeysStats {
-	return KeysStats{Batches: k.batches.Load(), Batched: k.batched.Load(), Singles: k.singles.Load()}
+func (k *Register) Stats() RegisterStats {
+	return RegisterStats{Batches: k.batches.Load(), Batched: k.batched.Load(), Singles: k.singles.Load()}
 }
 
 type claim struct {
@@ -78,7 +82,13 @@ var keyPattern = regexp.MustCompile(`^[-/_=.a-zA-Z0-9]+$`)
 
 // IdempotencyKeys returns the register of idempotency keys, creating its
 // bucket if needed.
-func (s *Store) IdempotencyKeys(ctx context.Context) (*Keys, error) {
+func (s *Store) IdempotencyKeys(ctx context.Context) (*Register, error) {
+	return s.openRegister(ctx, KeysBucket, "idempotency key", "attestation ledger: the request each idempotency key was first used with")
+}
+
+// openRegister opens a register in its bucket, creating the bucket if
+// needed; what names a key in errors.
+func (s *Store) openRegister(ctx context.Context, bucket, what, description string) (*Register, error) {
 	if s.isClosed() {
 		return nil, eventstore.ErrClosed
 	}
@@ -89,27 +99,27 @@ func (s *Store) IdempotencyKeys(ctx context.Context) (*Keys, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ConnectTimeout)
 	defer cancel()
 	kv, err := s.js.CreateOrUpdateKeyValue(ctx, njs.KeyValueConfig{
-		Bucket:      KeysBucket,
-		Description: "attestation ledger: the request each idempotency key was first used with",
+		Bucket:      bucket,
+		Description: description,
 		History:     1,
 		Storage:     njs.FileStorage,
 		Replicas:    replicas,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("open idempotency keys: %w", translate(err))
+		return nil, fmt.Errorf("open %s register: %w", what, translate(err))
 	}
 	// Atomic batches are a setting of the bucket's stream.
-	stream, err := s.js.Stream(ctx, "KV_"+KeysBucket)
+	stream, err := s.js.Stream(ctx, "KV_"+bucket)
 	if err != nil {
-		return nil, fmt.Errorf("open idempotency keys: %w", translate(err))
+		return nil, fmt.Errorf("open %s register: %w", what, translate(err))
 	}
 	if cfg := stream.CachedInfo().Config; !cfg.AllowAtomicPublish {
 		cfg.AllowAtomicPublish = true
 		if _, err := s.js.UpdateStream(ctx, cfg); err != nil {
-			return nil, fmt.Errorf("open idempotency keys: allow atomic batches: %w", translate(err))
+			return nil, fmt.Errorf("open %s register: allow atomic batches: %w", what, translate(err))
 		}
 	}
-	return &Keys{kv: kv, js: s.js, prefix: "$KV." + KeysBucket + "."}, nil
+	return &Register{kv: kv, js: s.js, what: what, prefix: "$KV." + bucket + "."}, nil
 }
 
 // Claim records fingerprint for key unless the key is already known, and
@@ -118,9 +128,9 @@ func (s *Store) IdempotencyKeys(ctx context.Context) (*Keys, error) {
 // fingerprints: exactly one wins, the other gets the winner's. The record
 // is durable when Claim returns. key must be a valid key-value key
 // (letters, digits, "-/_=.").
-func (k *Keys) Claim(ctx context.Context, key, fingerprint string) (string, error) {
+func (k *Register) Claim(ctx context.Context, key, fingerprint string) (string, error) {
 	if !keyPattern.MatchString(key) {
-		return "", fmt.Errorf("claim idempotency key: invalid key %q", key)
+		return "", fmt.Errorf("claim %s: invalid key %q", k.what, key)
 	}
 	c := &claim{ctx: ctx, key: key, fingerprint: fingerprint, done: make(chan claimResult, 1)}
 	k.mu.Lock()
@@ -139,7 +149,7 @@ func (k *Keys) Claim(ctx context.Context, key, fingerprint string) (string, erro
 }
 
 // run writes the waiting claims, batch after batch, until none waits.
-func (k *Keys) run() {
+func (k *Register) run() {
 	for {
 		k.mu.Lock()
 		batch := k.queue
@@ -158,7 +168,7 @@ func (k *Keys) run() {
 }
 
 // write makes one batch of claims durable and answers them.
-func (k *Keys) write(batch []*claim) {
+func (k *Register) write(batch []*claim) {
 	// A key claimed twice in the batch: the later claims wait for the
 	// first's answer rather than failing the batch.
 	var first []*claim
@@ -182,7 +192,7 @@ func (k *Keys) write(batch []*claim) {
 // writeDistinct writes claims of distinct keys: as one atomic batch, and
 // when the server refuses it because a key is already claimed, as two
 // halves, down to the refused claim alone.
-func (k *Keys) writeDistinct(claims []*claim, later map[string][]*claim) {
+func (k *Register) writeDistinct(claims []*claim, later map[string][]*claim) {
 	if len(claims) == 0 {
 		return
 	}
@@ -225,7 +235,7 @@ func (k *Keys) writeDistinct(claims []*claim, later map[string][]*claim) {
 
 // answer answers c, and the later claims of its key with what the key
 // holds now.
-func (k *Keys) answer(c *claim, later []*claim, r claimResult) {
+func (k *Register) answer(c *claim, later []*claim, r claimResult) {
 	c.done <- r
 	for _, l := range later {
 		l.done <- r
@@ -233,16 +243,32 @@ func (k *Keys) answer(c *claim, later []*claim, r claimResult) {
 }
 
 // claimOne claims one key with a create-only write.
-func (k *Keys) claimOne(c *claim) (string, error) {
+func (k *Register) claimOne(c *claim) (string, error) {
 	k.singles.Add(1)
 	if _, err := k.kv.Create(c.ctx, c.key, []byte(c.fingerprint)); err == nil {
 		return c.fingerprint, nil
 	} else if !errors.Is(err, njs.ErrKeyExists) {
-		return "", fmt.Errorf("claim idempotency key: %w", translate(err))
+		return "", fmt.Errorf("claim %s %s: %w", k.what, c.key, translate(err))
 	}
 	e, err := k.kv.Get(c.ctx, c.key)
 	if err != nil {
-		return "", fmt.Errorf("claim idempotency key: %w", translate(err))
+		return "", fmt.Errorf("claim %s %s: %w", k.what, c.key, translate(err))
 	}
 	return string(e.Value()), nil
+}
+
+// Lookup returns the value key was first claimed with, and false when the
+// key was never claimed.
+func (k *Register) Lookup(ctx context.Context, key string) (string, bool, error) {
+	if !keyPattern.MatchString(key) {
+		return "", false, fmt.Errorf("look up %s: invalid key %q", k.what, key)
+	}
+	e, err := k.kv.Get(ctx, key)
+	if errors.Is(err, njs.ErrKeyNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("look up %s %s: %w", k.what, key, translate(err))
+	}
+	return string(e.Value()), true, nil
 }

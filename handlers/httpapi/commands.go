@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/attestation-ledger/attestation-ledger/access"
 	"github.com/attestation-ledger/attestation-ledger/domain"
 	"github.com/attestation-ledger/attestation-ledger/handlers"
 )
@@ -49,9 +50,8 @@ func (s *Server) submitLoanRequest(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	p := principalOf(r.Context())
-	if (p.Role == domain.RoleCompany && p.Subject != in.SIREN.String()) || (p.Role == domain.RoleBank && p.Subject != in.Bank.String()) {
-		return fmt.Errorf("%w: a %s may submit only for itself", errForbidden, p.Role)
+	if err := access.CheckOwned(who(r), access.SubmitLoanRequest, in.SIREN.String(), in.Bank.String()); err != nil {
+		return err
 	}
 	m, err := meta(r, raw)
 	if err != nil {

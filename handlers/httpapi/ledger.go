@@ -8,12 +8,9 @@ import (
 	"strconv"
 	"time"
 
-	"golang.org/x/mod/sumdb/tlog"
-
+	"github.com/attestation-ledger/attestation-ledger/access"
 	"github.com/attestation-ledger/attestation-ledger/domain"
-	"github.com/attestation-ledger/attestation-ledger/handlers"
 	"github.com/attestation-ledger/attestation-ledger/integrity"
-	"github.com/attestation-ledger/attestation-ledger/projections"
 )
 
 // The ledger-integrity endpoints (API.md "Ledger integrity"): signed
@@ -167,78 +164,23 @@ func proofError(err error) error {
 	return err
 }
 
-// attestationProof is the body of GET /v1/attestations/{number}/proof.
-//
-// WARNING: the JSON names are the public contract of docs/API.md.
-type attestationProof struct {
-	// Entry is the issuing event's entry, the leaf's exact bytes.
-	Entry string `json:"entry"`
-	// Index is the leaf index (position − 1).
-	Index int64 `json:"index"`
-	// Checkpoint is the signed checkpoint note the proof is against.
-	Checkpoint string `json:"checkpoint"`
-	// Hashes is the inclusion proof.
-	Hashes []tlog.Hash `json:"hashes"`
-}
-
 func (s *Server) getAttestationProof(w http.ResponseWriter, r *http.Request) error {
 	n, err := domain.ParseAttestationNumber(r.PathValue("number"))
 	if err != nil {
 		return err
 	}
-	if p := principalOf(r.Context()); p.Role == domain.RoleRegulator {
-		return fmt.Errorf("%w: proofs are for the owner, auditors and admins", errForbidden)
+	if err := access.CheckRole(who(r), access.ProveAttestation); err != nil {
+		return err
 	}
 	if err := s.awaitMinPosition(r); err != nil {
 		return err
 	}
-	v, err := handlers.FindFresh(r.Context(), s.cfg.Store, s.cfg.ReadModels, func(ctx context.Context) (projections.AttestationView, error) {
-		return s.cfg.ReadModels.Attestation(ctx, n.String())
-	})
+	p, err := s.cfg.Queries.AttestationProof(r.Context(), who(r), n)
 	if err != nil {
 		return err
 	}
-	if !owns(r.Context(), v.SIREN, v.BankCode) {
-		return domain.ErrNotFound
-	}
-	siren, err := domain.ParseSIREN(v.SIREN)
-	if err != nil {
-		return err
-	}
-	envs, err := s.cfg.Store.ReadStream(r.Context(), domain.NewCompany(siren).Stream(), 1)
-	if err != nil {
-		return err
-	}
-	for _, env := range envs {
-		if env.Type != domain.TypeAttestationIssued {
-			continue
-		}
-		e, err := projections.Decode(env)
-		if err != nil {
-			return err
-		}
-		if e.(domain.AttestationIssued).Number != n {
-			continue
-		}
-		entry, err := integrity.Entry(env)
-		if err != nil {
-			return err
-		}
-		ctx, cancel := context.WithTimeout(r.Context(), proofWait)
-		defer cancel()
-		cp, err := s.cfg.Ledger.WaitCheckpoint(ctx, int64(env.Position))
-		if err != nil {
-			return fmt.Errorf("%w: no checkpoint covers position %d yet: %v", errNotCaughtUp, env.Position, err)
-		}
-		index := int64(env.Position) - 1
-		proof, err := s.cfg.Ledger.InclusionProof(r.Context(), index, cp.Size)
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusOK, attestationProof{Entry: string(entry), Index: index, Checkpoint: string(cp.Note), Hashes: proof.Hashes})
-		return nil
-	}
-	return fmt.Errorf("%w: attestation %s has no issuing event", domain.ErrNotFound, n)
+	writeJSON(w, http.StatusOK, p)
+	return nil
 }
 
 // countingWriter counts the bytes written through it.

@@ -16,6 +16,7 @@ import (
 	"github.com/attestation-ledger/attestation-ledger/domain"
 	"github.com/attestation-ledger/attestation-ledger/eventstore"
 	"github.com/attestation-ledger/attestation-ledger/handlers/httpapi"
+	"github.com/attestation-ledger/attestation-ledger/queries"
 )
 
 // brokenReadAll is a store whose global log cannot be read.
@@ -90,6 +91,12 @@ func TestHTTPLogsGoThroughTheInjectedLogger(t *testing.T) {
 	s := startService(t, t.TempDir(), func(c *httpapi.Config) {
 		c.Logger = logger
 		c.Store = brokenReadAll{c.Store}
+		// The global log is read by the query service.
+		qs, err := queries.New(queries.Config{Store: c.Store, ReadModels: c.ReadModels.(queries.ReadModels), Ledger: c.Ledger})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Queries = qs
 	})
 
 	const badTokenID = "req-bad-token-1"

@@ -12,21 +12,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/attestation-ledger/attestation-ledger/access"
 	"github.com/attestation-ledger/attestation-ledger/domain"
-	"github.com/attestation-ledger/attestation-ledger/handlers"
 	"github.com/attestation-ledger/attestation-ledger/projections"
 )
 
-// ReadModels is what the queries read.
+// ReadModels is what the transport itself asks the read models:
+// read-your-writes waits, their status and rebuilds.
 type ReadModels interface {
-	handlers.Lookup
-	// AttestationJSON returns an attestation's stored view (JSON) and
-	// owners, without decoding it.
-	AttestationJSON(ctx context.Context, number string) (siren, bankCode string, view []byte, err error)
-	ListAttestations(ctx context.Context, f projections.AttestationFilter) (projections.AttestationPage, error)
-	Company(ctx context.Context, siren string) (projections.CompanyView, error)
-	BankHasRequestFor(ctx context.Context, bank, siren string) (bool, error)
-	Report(ctx context.Context, q projections.ReportQuery) ([]projections.ReportRow, error)
+	// WaitForPosition blocks until the read models have applied pos.
+	WaitForPosition(ctx context.Context, pos uint64) error
 	// Status reports each projector's checkpoint, lag and dead letters.
 	Status(ctx context.Context) ([]projections.ProjectorStatus, error)
 	// Rebuild rebuilds every read model into a fresh database and swaps it in.
@@ -62,29 +57,16 @@ func badParam(name, msg string) error {
 	return &domain.ValidationError{Errors: []domain.FieldError{{Field: name, Message: msg}}}
 }
 
-// owns reports whether a company or bank principal owns a resource of
-// this SIREN and bank; other roles own nothing (and need no ownership).
-func owns(ctx context.Context, siren, bank string) bool {
-	p := principalOf(ctx)
-	switch p.Role {
-	case domain.RoleCompany:
-		return p.Subject == siren
-	case domain.RoleBank:
-		return p.Subject == bank
-	}
-	return true
-}
+// who is the caller, as the queries and the policy know it.
+func who(r *http.Request) domain.Actor { return principalOf(r.Context()).Actor() }
 
 func (s *Server) getLoanRequest(w http.ResponseWriter, r *http.Request) error {
 	if err := s.awaitMinPosition(r); err != nil {
 		return err
 	}
-	v, err := s.cfg.ReadModels.LoanRequest(r.Context(), r.PathValue("requestId"))
+	v, err := s.cfg.Queries.LoanRequest(r.Context(), who(r), r.PathValue("requestId"))
 	if err != nil {
 		return err
-	}
-	if !owns(r.Context(), v.SIREN, v.BankCode) {
-		return domain.ErrNotFound
 	}
 	writeJSON(w, http.StatusOK, v)
 	return nil
@@ -101,12 +83,9 @@ func (s *Server) getAttestation(w http.ResponseWriter, r *http.Request) error {
 	if asOf := r.URL.Query().Get("asOf"); asOf != "" {
 		return s.getAttestationAsOf(w, r, n, asOf)
 	}
-	siren, bank, view, err := s.cfg.ReadModels.AttestationJSON(r.Context(), n.String())
+	view, err := s.cfg.Queries.AttestationJSON(r.Context(), who(r), n)
 	if err != nil {
 		return err
-	}
-	if !owns(r.Context(), siren, bank) {
-		return domain.ErrNotFound
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
@@ -114,44 +93,18 @@ func (s *Server) getAttestation(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// getAttestationAsOf rebuilds an attestation from its company's events
-// recorded up to an instant (auditors and admins only).
+// getAttestationAsOf answers an attestation as it stood at an instant.
 func (s *Server) getAttestationAsOf(w http.ResponseWriter, r *http.Request, n domain.AttestationNumber, asOf string) error {
-	if p := principalOf(r.Context()); p.Role != domain.RoleAuditor && p.Role != domain.RoleAdmin {
-		return fmt.Errorf("%w: asOf is for auditors and admins", errForbidden)
+	if err := access.CheckRole(who(r), access.ReadAttestationAt); err != nil {
+		return err
 	}
 	at, err := time.Parse(time.RFC3339Nano, asOf)
 	if err != nil {
 		return badParam("asOf", "must be an RFC 3339 instant")
 	}
-	current, err := s.cfg.ReadModels.Attestation(r.Context(), n.String())
+	v, err := s.cfg.Queries.AttestationAsOf(r.Context(), who(r), n, at)
 	if err != nil {
 		return err
-	}
-	siren, err := domain.ParseSIREN(current.SIREN)
-	if err != nil {
-		return err
-	}
-	envs, err := s.cfg.Store.ReadStream(r.Context(), domain.NewCompany(siren).Stream(), 1)
-	if err != nil {
-		return err
-	}
-	v := projections.AttestationView{Number: n.String()}
-	found := false
-	for _, env := range envs {
-		if env.OccurredAt.After(at) {
-			break
-		}
-		e, err := projections.Decode(env)
-		if err != nil {
-			return err
-		}
-		if v.Apply(env, e) {
-			found = true
-		}
-	}
-	if !found {
-		return fmt.Errorf("%w: attestation %s did not exist at %s", domain.ErrNotFound, n, at.Format(time.RFC3339))
 	}
 	writeJSON(w, http.StatusOK, v)
 	return nil
@@ -196,24 +149,9 @@ func (s *Server) listAttestations(w http.ResponseWriter, r *http.Request) error 
 	if err := errs.err(); err != nil {
 		return err
 	}
-	// A bank sees only its own attestations, a company only its own.
-	p := principalOf(r.Context())
-	switch {
-	case p.Role == domain.RoleBank && f.BankCode != "" && f.BankCode != p.Subject,
-		p.Role == domain.RoleCompany && f.SIREN != "" && f.SIREN != p.Subject:
-		writeJSON(w, http.StatusOK, projections.AttestationPage{Items: []projections.AttestationView{}})
-		return nil
-	case p.Role == domain.RoleBank:
-		f.BankCode = p.Subject
-	case p.Role == domain.RoleCompany:
-		f.SIREN = p.Subject
-	}
-	page, err := s.cfg.ReadModels.ListAttestations(r.Context(), f)
+	page, err := s.cfg.Queries.ListAttestations(r.Context(), who(r), f)
 	if err != nil {
 		return err
-	}
-	if page.Items == nil {
-		page.Items = []projections.AttestationView{}
 	}
 	writeJSON(w, http.StatusOK, page)
 	return nil
@@ -227,22 +165,7 @@ func (s *Server) getCompany(w http.ResponseWriter, r *http.Request) error {
 	if err := s.awaitMinPosition(r); err != nil {
 		return err
 	}
-	p := principalOf(r.Context())
-	switch p.Role {
-	case domain.RoleCompany:
-		if p.Subject != siren.String() {
-			return domain.ErrNotFound
-		}
-	case domain.RoleBank:
-		ok, err := s.cfg.ReadModels.BankHasRequestFor(r.Context(), p.Subject, siren.String())
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return domain.ErrNotFound
-		}
-	}
-	v, err := s.cfg.ReadModels.Company(r.Context(), siren.String())
+	v, err := s.cfg.Queries.Company(r.Context(), who(r), siren)
 	if err != nil {
 		return err
 	}
@@ -264,12 +187,9 @@ func (s *Server) getHistory(w http.ResponseWriter, r *http.Request) error {
 	if err := s.awaitMinPosition(r); err != nil {
 		return err
 	}
-	envs, err := s.cfg.Store.ReadStream(r.Context(), domain.NewCompany(siren).Stream(), 1)
+	envs, err := s.cfg.Queries.History(r.Context(), who(r), siren)
 	if err != nil {
 		return err
-	}
-	if len(envs) == 0 {
-		return domain.ErrNotFound
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"siren": siren.String(), "items": envs})
 	return nil
@@ -299,15 +219,13 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) error {
 	if err := errs.err(); err != nil {
 		return err
 	}
-	envs, err := s.cfg.Store.ReadAll(r.Context(), from, limit)
+	envs, next, err := s.cfg.Queries.Events(r.Context(), who(r), from, limit)
 	if err != nil {
 		return err
 	}
-	next := from
 	items := make([]any, len(envs))
 	for i, e := range envs {
 		items[i] = e
-		next = e.Position + 1
 	}
 	writeJSON(w, http.StatusOK, eventsPage{Items: items, Next: next})
 	return nil
@@ -339,7 +257,7 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request) error {
 	if err := errs.err(); err != nil {
 		return err
 	}
-	rows, err := s.cfg.ReadModels.Report(r.Context(), rq)
+	rows, err := s.cfg.Queries.Report(r.Context(), who(r), rq)
 	if err != nil {
 		return err
 	}

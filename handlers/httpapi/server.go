@@ -1,6 +1,7 @@
 // Package httpapi is the HTTP transport of the ledger (docs/API.md):
-// it decodes, authenticates and authorises, calls the command handlers or
-// the read models, and answers JSON or RFC 9457 problems.
+// it decodes, authenticates, refuses the roles package access forbids a
+// route, calls the command handlers or the query service, and answers JSON
+// or RFC 9457 problems.
 package httpapi
 
 import (
@@ -15,20 +16,24 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/attestation-ledger/attestation-ledger/access"
 	"github.com/attestation-ledger/attestation-ledger/auth"
 	"github.com/attestation-ledger/attestation-ledger/domain"
 	"github.com/attestation-ledger/attestation-ledger/eventstore"
 	"github.com/attestation-ledger/attestation-ledger/handlers"
 	"github.com/attestation-ledger/attestation-ledger/integrity"
+	"github.com/attestation-ledger/attestation-ledger/queries"
 )
 
 // Config configures the HTTP server.
 type Config struct {
 	// Commands is required.
 	Commands *handlers.Commands
-	// Store is required: for histories, the global log and time travel.
+	// Queries is required: the query service.
+	Queries *queries.Service
+	// Store is required: the ledger entries and readiness.
 	Store eventstore.Store
-	// ReadModels is required.
+	// ReadModels is required: read-your-writes, status and rebuilds.
 	ReadModels ReadModels
 	// Signer is required: verifies bearer tokens signed by the server's key.
 	Signer *auth.Signer
@@ -70,6 +75,9 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.Commands == nil {
 		errs = append(errs, errors.New("httpapi: Commands is required"))
+	}
+	if c.Queries == nil {
+		errs = append(errs, errors.New("httpapi: Queries is required"))
 	}
 	if c.Store == nil {
 		errs = append(errs, errors.New("httpapi: Store is required"))
@@ -131,15 +139,8 @@ func New(cfg Config) (*Server, error) {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-var (
-	owners     = []domain.Role{domain.RoleCompany, domain.RoleBank}
-	readers    = []domain.Role{domain.RoleCompany, domain.RoleBank, domain.RoleAuditor, domain.RoleAdmin}
-	allReaders = []domain.Role{domain.RoleCompany, domain.RoleBank, domain.RoleAuditor, domain.RoleRegulator, domain.RoleAdmin}
-	auditors   = []domain.Role{domain.RoleAuditor, domain.RoleAdmin}
-	reporters  = []domain.Role{domain.RoleRegulator, domain.RoleAuditor, domain.RoleAdmin}
-	admins     = []domain.Role{domain.RoleAdmin}
-	banks      = []domain.Role{domain.RoleBank}
-)
+// roles returns the roles that may call a route at all (package access).
+func roles(a access.Action) []domain.Role { return access.Roles(a) }
 
 // endpoint is one route of the API: a ServeMux pattern and its handler.
 type endpoint struct {
@@ -151,28 +152,30 @@ type endpoint struct {
 // these (openapi_test.go checks it both ways).
 func (s *Server) endpoints() []endpoint {
 	return []endpoint{
-		{"POST /v1/loan-requests", s.authed(owners, s.submitLoanRequest)},
-		{"POST /v1/loan-requests/{requestId}/state-decision", s.authed(admins, s.recordStateDecision)},
-		{"POST /v1/attestations/{number}/grant", s.authed(banks, s.grantLoan)},
-		{"POST /v1/attestations/{number}/cancel", s.authed(owners, s.cancelAttestation)},
+		{"POST /v1/loan-requests", s.authed(roles(access.SubmitLoanRequest), s.submitLoanRequest)},
+		{"POST /v1/loan-requests/{requestId}/state-decision", s.authed(roles(access.RecordStateDecision), s.recordStateDecision)},
+		{"POST /v1/attestations/{number}/grant", s.authed(roles(access.GrantLoan), s.grantLoan)},
+		{"POST /v1/attestations/{number}/cancel", s.authed(roles(access.CancelAttestation), s.cancelAttestation)},
 
-		{"GET /v1/loan-requests/{requestId}", s.authed(readers, s.getLoanRequest)},
-		{"GET /v1/attestations/{number}", s.authed(allReaders, s.getAttestation)},
-		{"GET /v1/attestations", s.authed(allReaders, s.listAttestations)},
-		{"GET /v1/companies/{siren}", s.authed(allReaders, s.getCompany)},
-		{"GET /v1/companies/{siren}/history", s.authed(auditors, s.getHistory)},
-		{"GET /v1/events", s.authed(auditors, s.getEvents)},
-		{"GET /v1/reports/pge", s.authed(reporters, s.getReport)},
+		{"GET /v1/loan-requests/{requestId}", s.authed(roles(access.ReadLoanRequest), s.getLoanRequest)},
+		{"GET /v1/attestations/{number}", s.authed(roles(access.ReadAttestation), s.getAttestation)},
+		{"GET /v1/attestations", s.authed(roles(access.ListAttestations), s.listAttestations)},
+		{"GET /v1/companies/{siren}", s.authed(roles(access.ReadCompany), s.getCompany)},
+		{"GET /v1/companies/{siren}/history", s.authed(roles(access.ReadHistory), s.getHistory)},
+		{"GET /v1/events", s.authed(roles(access.ReadEvents), s.getEvents)},
+		{"GET /v1/reports/pge", s.authed(roles(access.ReadReport), s.getReport)},
 
-		{"GET /v1/ledger/checkpoint", s.authed(allReaders, s.getCheckpoint)},
-		{"GET /v1/ledger/checkpoints", s.authed(allReaders, s.getCheckpoints)},
-		{"GET /v1/ledger/verifier-key", s.authed(allReaders, s.getVerifierKey)},
-		{"GET /v1/ledger/entries", s.authed(auditors, s.getEntries)},
-		{"GET /v1/ledger/proofs/inclusion", s.authed(auditors, s.getInclusionProof)},
-		{"GET /v1/ledger/proofs/consistency", s.authed(allReaders, s.getConsistencyProof)},
-		{"GET /v1/attestations/{number}/proof", s.authed(allReaders, s.getAttestationProof)},
+		{"GET /v1/ledger/checkpoint", s.authed(roles(access.ReadCheckpoints), s.getCheckpoint)},
+		{"GET /v1/ledger/checkpoints", s.authed(roles(access.ReadCheckpoints), s.getCheckpoints)},
+		{"GET /v1/ledger/verifier-key", s.authed(roles(access.ReadCheckpoints), s.getVerifierKey)},
+		{"GET /v1/ledger/entries", s.authed(roles(access.ReadEntries), s.getEntries)},
+		{"GET /v1/ledger/proofs/inclusion", s.authed(roles(access.ProveInclusion), s.getInclusionProof)},
+		{"GET /v1/ledger/proofs/consistency", s.authed(roles(access.ProveConsistency), s.getConsistencyProof)},
+		// The roles of a read, not of a proof: a malformed number is a 400
+		// before the role is refused (getAttestationProof checks it).
+		{"GET /v1/attestations/{number}/proof", s.authed(roles(access.ReadAttestation), s.getAttestationProof)},
 
-		{"POST /v1/admin/projections/rebuild", s.authed(admins, s.rebuildProjections)},
+		{"POST /v1/admin/projections/rebuild", s.authed(roles(access.RebuildProjections), s.rebuildProjections)},
 
 		{"GET /healthz", http.HandlerFunc(s.healthz)},
 		{"GET /readyz", http.HandlerFunc(s.readyz)},

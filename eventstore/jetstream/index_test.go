@@ -1,0 +1,120 @@
+package jetstream_test
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/attestation-ledger/attestation-ledger/eventstore/jetstream"
+)
+
+// The attestation index is a register of its own: a number claimed there
+// is found by Lookup (after a restart too), is unknown to the idempotency
+// register, and both buckets keep their persisted names.
+func TestAttestationIndex(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s := openStore(t, dir)
+	index, err := s.AttestationIndex(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := s.IdempotencyKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = "PGE-7KQ2-9XWM-HT3P-5DQ1"
+	if _, ok, err := index.Lookup(ctx, n); err != nil || ok {
+		t.Fatalf("unclaimed number: found %v, %v", ok, err)
+	}
+	if first, err := index.Claim(ctx, n, "company-732829320"); err != nil || first != "company-732829320" {
+		t.Fatalf("claim: %q %v", first, err)
+	}
+	if first, err := index.Claim(ctx, n, "company-552100554"); err != nil || first != "company-732829320" {
+		t.Fatalf("second claim by another stream: %q %v, want the first stream", first, err)
+	}
+	if _, ok, err := keys.Lookup(ctx, n); err != nil || ok {
+		t.Fatalf("the number leaked into the idempotency register: %v %v", ok, err)
+	}
+	if _, _, err := index.Lookup(ctx, "bad key"); err == nil {
+		t.Fatal("a key with a space was looked up")
+	}
+	_ = s.Close()
+
+	s2 := openStore(t, dir)
+	index2, err := s2.AttestationIndex(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stream, ok, err := index2.Lookup(ctx, n); err != nil || !ok || stream != "company-732829320" {
+		t.Fatalf("after restart: %q %v %v", stream, ok, err)
+	}
+	for _, bucket := range []string{"KV_" + jetstream.KeysBucket, "KV_" + jetstream.AttestationsBucket} {
+		if !hasDir(t, dir, bucket) {
+			t.Errorf("no stream directory %s under %s", bucket, dir)
+		}
+	}
+	if jetstream.KeysBucket != "LEDGER_IDEMPOTENCY" || jetstream.AttestationsBucket != "LEDGER_ATTESTATIONS" {
+		t.Fatal("a persisted bucket name changed")
+	}
+}
+
+// hasDir reports whether a directory of that name lies under root.
+func hasDir(t *testing.T, root, name string) bool {
+	t.Helper()
+	found := false
+	err := filepath.WalkDir(root, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && d.Name() == name {
+			found = true
+			return filepath.SkipAll
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found
+}
+
+// BenchmarkIndexClaims claims distinct attestation numbers with 64
+// concurrent claimants, as the command handlers do on every submission;
+// it reports claims/s and the claims per atomic batch.
+func BenchmarkIndexClaims(b *testing.B) {
+	s := openStore(b, b.TempDir())
+	ctx := context.Background()
+	reg, err := s.AttestationIndex(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for range 64 {
+		wg.Go(func() {
+			for {
+				i := next.Add(1)
+				if i > int64(b.N) {
+					return
+				}
+				if _, err := reg.Claim(ctx, fmt.Sprintf("PGE-%d", i), "company-732829320"); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "claims/s")
+	st := reg.Stats()
+	b.ReportMetric(float64(st.Batched)/float64(max(1, st.Batches)), "per-batch")
+	b.ReportMetric(float64(st.Singles), "singles")
+}
