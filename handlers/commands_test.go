@@ -27,7 +27,7 @@ import (
 type fixture struct {
 	store *jetstream.Store
 	rm    *projections.ReadModels
-	index *jetstream.Register
+	index *jetstream.AttestationIndex
 	qs    *queries.Service
 	a, b  *handlers.Commands
 }
