@@ -2,7 +2,6 @@ package domain
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -147,6 +146,3 @@ func (n AttestationNumber) MarshalJSON() ([]byte, error) { return json.Marshal(n
 func (n *AttestationNumber) UnmarshalJSON(b []byte) error {
 	return unmarshalParsed(b, n, ParseAttestationNumber)
 }
-
-// IsMalformedNumber reports whether err says a number is malformed.
-func IsMalformedNumber(err error) bool { return errors.Is(err, ErrMalformedNumber) }

@@ -10,6 +10,7 @@ package domain_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"regexp"
@@ -306,7 +307,7 @@ func FuzzParseAttestationNumber(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		v, err := domain.ParseAttestationNumber(s)
 		if err != nil {
-			if !domain.IsMalformedNumber(err) {
+			if !errors.Is(err, domain.ErrMalformedNumber) {
 				t.Fatalf("ParseAttestationNumber(%q) error %v is not ErrMalformedNumber", s, err)
 			}
 			if !v.IsZero() {

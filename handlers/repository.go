@@ -231,23 +231,21 @@ type loaded struct {
 
 // loadCompany reads a company's stream and rebuilds its aggregate.
 func loadCompany(ctx context.Context, store eventstore.Store, siren domain.SIREN) (loaded, error) {
-	c := domain.NewCompany(siren)
-	envs, err := store.ReadStream(ctx, c.Stream(), 1)
+	envs, err := store.ReadStream(ctx, domain.NewCompany(siren).Stream(), 1)
 	if err != nil {
 		return loaded{}, fmt.Errorf("load company %s: %w", siren, err)
 	}
-	l := loaded{company: c, envelopes: envs, events: make([]domain.Event, len(envs))}
+	events := make([]domain.Event, len(envs))
 	for i, env := range envs {
-		e, err := views.Decode(env)
-		if err != nil {
+		if events[i], err = views.Decode(env); err != nil {
 			return loaded{}, fmt.Errorf("load company %s: %w", siren, err)
 		}
-		if err := c.Apply(e); err != nil {
-			return loaded{}, fmt.Errorf("load company %s: %w", siren, err)
-		}
-		l.events[i] = e
 	}
-	return l, nil
+	c, err := domain.RebuildCompany(siren, events)
+	if err != nil {
+		return loaded{}, fmt.Errorf("load company %s: %w", siren, err)
+	}
+	return loaded{company: c, envelopes: envs, events: events}, nil
 }
 
 // event returns the stream's event with this id, if any.

@@ -184,17 +184,6 @@ func (s *Server) endpoints() []endpoint {
 	}
 }
 
-// routePatterns returns the pattern of every endpoint, in order.
-func routePatterns() []string {
-	s := &Server{cfg: Config{Registry: prometheus.NewRegistry()}}
-	eps := s.endpoints()
-	out := make([]string, len(eps))
-	for i, e := range eps {
-		out[i] = e.pattern
-	}
-	return out
-}
-
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	for _, e := range s.endpoints() {
