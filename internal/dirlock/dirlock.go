@@ -28,6 +28,19 @@ const FileName = "LOCK"
 // ErrInUse: another process holds the directory.
 var ErrInUse = errs.New(errs.Conflict, "directory in use")
 
+// inUseError says who holds the directory; it matches ErrInUse.
+type inUseError struct{ dir, pid string }
+
+func (e *inUseError) Error() string {
+	return "data dir " + e.dir + " is in use by process " + e.pid
+}
+
+// Is makes the error match ErrInUse.
+func (e *inUseError) Is(target error) bool { return target == ErrInUse }
+
+// ErrorKind is ErrInUse's kind.
+func (e *inUseError) ErrorKind() string { return string(errs.Conflict) }
+
 // Lock is a held directory lock.
 type Lock struct {
 	f *os.File
@@ -48,7 +61,7 @@ func Acquire(dir string) (*Lock, error) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		defer f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w: data dir %s is in use by process %s", ErrInUse, abs, holder(f))
+			return nil, &inUseError{dir: abs, pid: holder(f)}
 		}
 		return nil, fmt.Errorf("lock data dir %s: %w", abs, err)
 	}

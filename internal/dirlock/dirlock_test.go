@@ -60,8 +60,8 @@ func TestSecondProcessIsRefusedWithTheHoldersPID(t *testing.T) {
 		t.Fatalf("Acquire = %v, want ErrInUse", err)
 	}
 	want := fmt.Sprintf("data dir %s is in use by process %d", dir, child.Process.Pid)
-	if !strings.Contains(err.Error(), want) {
-		t.Fatalf("error %q does not say %q", err, want)
+	if err.Error() != want {
+		t.Fatalf("error %q, want exactly %q", err, want)
 	}
 }
 
