@@ -117,7 +117,6 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	dirs := datadir.New(cfg.DataDir)
 	a := &App{cfg: cfg, log: cfg.Logger, Registry: prometheus.NewRegistry(), errs: make(chan error, 4), lock: lock}
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -128,76 +127,88 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 			a.closeResources()
 		}
 	}()
-	a.Store, err = jetstream.Open(ctx, jetstream.Config{
-		DataDir: dirs.Store, Listen: cfg.NATSListen, URL: cfg.NATSURL,
-		CredentialsFile: cfg.NATSCredentials, Logger: cfg.Logger.With("component", "eventstore"),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("open event store: %w", err)
-	}
-	a.ReadModels, err = projections.Open(ctx, projections.Config{
-		Dir: dirs.ReadModels, Store: a.Store, Registerer: a.Registry,
-		Logger: cfg.Logger.With("component", "projections"),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("open read models: %w", err)
-	}
-	a.Ledger, err = integrity.Open(ctx, integrity.Config{
-		Dir: dirs.Ledger, KeyDir: dirs.Keys, Origin: cfg.Origin,
-		Logger: cfg.Logger.With("component", "integrity"),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("open verifiable log: %w", err)
-	}
-	if err := a.registerLedgerMetrics(); err != nil {
+	if err := a.open(ctx, datadir.New(cfg.DataDir)); err != nil {
 		return nil, err
 	}
-	a.Signer, err = auth.LoadOrCreateKey(dirs.TokenKeyDir)
-	if err != nil {
-		return nil, err
-	}
-	keys, err := a.Store.IdempotencyKeys(ctx)
-	if err != nil {
-		return nil, err
-	}
-	index, err := a.Store.AttestationIndex(ctx)
-	if err != nil {
-		return nil, err
-	}
-	qs, err := queries.New(queries.Config{Store: a.Store, ReadModels: a.ReadModels, Ledger: a.Ledger})
-	if err != nil {
-		return nil, err
-	}
-	cmds, err := handlers.NewCommands(handlers.Config{Store: a.Store, Index: index, Lookup: qs, Keys: keys, Registerer: a.Registry,
-		Logger: cfg.Logger.With("component", "handlers")})
-	if err != nil {
-		return nil, err
-	}
-	a.commands = cmds
-	var verifier auth.Verifier = a.Signer
-	if cfg.JWKS != nil {
-		// The key set is refreshed until the service stops.
-		jwks, err := auth.NewJWKSVerifier(runCtx, *cfg.JWKS)
-		if err != nil {
-			return nil, err
-		}
-		verifier = auth.NewChain(a.Signer, jwks)
-	}
-	hc := httpapi.Config{
-		Commands: cmds, Queries: qs, Store: a.Store, ReadModels: a.ReadModels, Signer: a.Signer, Verifier: verifier, Ledger: a.Ledger,
-		Registry: a.Registry, Ready: a.ready, Logger: cfg.Logger.With("component", "http"),
-	}
-	if cfg.HTTP != nil {
-		cfg.HTTP(&hc)
-	}
-	a.Handler, err = httpapi.New(hc)
-	if err != nil {
+	if err := a.serveHTTP(ctx, runCtx); err != nil {
 		return nil, err
 	}
 	// One reader of the log feeds the read models and the verifiable log.
 	a.background(runCtx, "log follower", a.followLog)
 	a.background(runCtx, "self-audit", a.auditLoop)
 	return a, nil
+}
+
+// open opens the event store, the read models, the verifiable log and the
+// token key.
+func (a *App) open(ctx context.Context, dirs datadir.Layout) (err error) {
+	cfg := a.cfg
+	a.Store, err = jetstream.Open(ctx, jetstream.Config{
+		DataDir: dirs.Store, Listen: cfg.NATSListen, URL: cfg.NATSURL,
+		CredentialsFile: cfg.NATSCredentials, Logger: cfg.Logger.With("component", "eventstore"),
+	})
+	if err != nil {
+		return fmt.Errorf("open event store: %w", err)
+	}
+	a.ReadModels, err = projections.Open(ctx, projections.Config{
+		Dir: dirs.ReadModels, Store: a.Store, Registerer: a.Registry,
+		Logger: cfg.Logger.With("component", "projections"),
+	})
+	if err != nil {
+		return fmt.Errorf("open read models: %w", err)
+	}
+	a.Ledger, err = integrity.Open(ctx, integrity.Config{
+		Dir: dirs.Ledger, KeyDir: dirs.Keys, Origin: cfg.Origin,
+		Logger: cfg.Logger.With("component", "integrity"),
+	})
+	if err != nil {
+		return fmt.Errorf("open verifiable log: %w", err)
+	}
+	if err := a.registerLedgerMetrics(); err != nil {
+		return err
+	}
+	a.Signer, err = auth.LoadOrCreateKey(dirs.TokenKeyDir)
+	return err
+}
+
+// serveHTTP builds the command handlers, the query service and the HTTP
+// API over what open opened. runCtx lives as long as the service.
+func (a *App) serveHTTP(ctx, runCtx context.Context) error {
+	keys, err := a.Store.IdempotencyKeys(ctx)
+	if err != nil {
+		return err
+	}
+	index, err := a.Store.AttestationIndex(ctx)
+	if err != nil {
+		return err
+	}
+	qs, err := queries.New(queries.Config{Store: a.Store, ReadModels: a.ReadModels, Ledger: a.Ledger})
+	if err != nil {
+		return err
+	}
+	a.commands, err = handlers.NewCommands(handlers.Config{Store: a.Store, Index: index, Lookup: qs, Keys: keys, Registerer: a.Registry,
+		Logger: a.cfg.Logger.With("component", "handlers")})
+	if err != nil {
+		return err
+	}
+	var verifier auth.Verifier = a.Signer
+	if a.cfg.JWKS != nil {
+		// The key set is refreshed until the service stops.
+		jwks, err := auth.NewJWKSVerifier(runCtx, *a.cfg.JWKS)
+		if err != nil {
+			return err
+		}
+		verifier = auth.NewChain(a.Signer, jwks)
+	}
+	hc := httpapi.Config{
+		Commands: a.commands, Queries: qs, Store: a.Store, ReadModels: a.ReadModels, Signer: a.Signer, Verifier: verifier, Ledger: a.Ledger,
+		Registry: a.Registry, Ready: a.ready, Logger: a.cfg.Logger.With("component", "http"),
+	}
+	if a.cfg.HTTP != nil {
+		a.cfg.HTTP(&hc)
+	}
+	a.Handler, err = httpapi.New(hc)
+	return err
 }
 
 // background runs work until ctx ends; a failure is reported on Errors.
