@@ -55,6 +55,7 @@ func (c consumer) Checkpoint(ctx context.Context) (uint64, error) {
 func (c consumer) Consume(ctx context.Context, in *follow.Stream) error {
 	s := &schedule{l: c.l, interval: c.l.cfg.CheckpointInterval}
 	defer s.stop()
+	defer c.l.startSharing(ctx)()
 	batch := make([]eventstore.Envelope, 0, c.l.cfg.BatchSize)
 	for {
 		select {
