@@ -26,6 +26,19 @@ func serveOnce(t *testing.T, dir string) integrity.SignedCheckpoint {
 		t.Fatal(err)
 	}
 	defer a.Close()
+	submitTo(t, a)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	cp, err := a.Ledger.WaitCheckpoint(ctx, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cp
+}
+
+// submitTo submits one loan request (three events) to the service.
+func submitTo(t *testing.T, a *app.App) {
+	t.Helper()
 	hs := httptest.NewServer(a.Handler)
 	defer hs.Close()
 	tok, _ := a.Signer.Issue(auth.Principal{Role: domain.RoleBank, Subject: "30004"}, time.Hour)
@@ -37,13 +50,6 @@ func serveOnce(t *testing.T, dir string) integrity.SignedCheckpoint {
 		t.Fatalf("submit: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	cp, err := a.Ledger.WaitCheckpoint(ctx, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cp
 }
 
 // A data dir whose event store was emptied (the store deleted, the
