@@ -24,6 +24,8 @@
 //     proof against a checkpoint another instance published.
 //   - proof.go: inclusion and consistency proofs for the HTTP API.
 //   - startup.go: the start-up check of the event store against the log.
+//   - seed.go: a single instance joining a shared store carries its local
+//     checkpoints over.
 //   - export.go, verify.go: the offline audit: Export writes the entries and
 //     checkpoints, Verify checks them with only the verifier key.
 //   - audit.go: the self-audit of the stored tree against the log.

@@ -62,6 +62,10 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		_ = l.Close()
 		return nil, fmt.Errorf("open integrity log: %w", err)
 	}
+	if err := l.seedShared(ctx); err != nil {
+		_ = l.Close()
+		return nil, fmt.Errorf("open integrity log: %w", err)
+	}
 	if err := l.recoverTree(); err != nil {
 		_ = l.Close()
 		return nil, fmt.Errorf("open integrity log: %w", err)

@@ -115,3 +115,53 @@ func (refusingStore) Wait(ctx context.Context, _ uint64) error {
 	<-ctx.Done()
 	return ctx.Err()
 }
+
+// A single instance that joins a shared store carries its checkpoints
+// over: the history auditors hold stays served, and the list goes on from
+// it.
+func TestLocalCheckpointsSeedAnEmptySharedList(t *testing.T) {
+	rng := newRand(t)
+	store := newStore(t, rng, 40)
+	ctx := context.Background()
+	cfg := testConfig(t)
+	l := openLog(t, cfg)
+	var local []SignedCheckpoint
+	for range 3 {
+		if err := l.CatchUp(ctx, store); err != nil {
+			t.Fatal(err)
+		}
+		c, err := l.Checkpoint(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		local = append(local, c)
+		fill(t, store, rng, 10)
+	}
+	_ = l.Close()
+
+	shared, err := openCheckpointFile(t.TempDir(), quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = shared.close() })
+	cfg.Checkpoints = shared
+	l = openLog(t, cfg)
+	if got := l.CheckpointSizes(); len(got) != 3 || got[0] != local[0].Size || got[2] != local[2].Size {
+		t.Fatalf("shared list after joining = %v, want the local %d, %d, %d", got, local[0].Size, local[1].Size, local[2].Size)
+	}
+	if err := l.CatchUp(ctx, store); err != nil {
+		t.Fatal(err)
+	}
+	c, err := l.Checkpoint(ctx)
+	if err != nil || c.Size != 70 {
+		t.Fatalf("Checkpoint after joining = %d, %v", c.Size, err)
+	}
+	// Another instance joining later reads the same list; its own empty
+	// local file seeds nothing.
+	cfg2 := testConfig(t)
+	cfg2.KeyDir, cfg2.Checkpoints = cfg.Dir, shared // the first one's key (its default KeyDir)
+	other := openLog(t, cfg2)
+	if got := other.CheckpointSizes(); len(got) != 4 || got[3] != 70 {
+		t.Fatalf("the other instance serves %v", got)
+	}
+}
