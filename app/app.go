@@ -50,8 +50,8 @@ type Config struct {
 	// verified with the keys of its JWK Set.
 	JWKS *auth.JWKSConfig
 	// AuditInterval is optional: how often the service re-verifies its log
-	// against its latest checkpoint (default 10 minutes; the first audit
-	// runs one interval after start).
+	// against its checkpoints (default 10 minutes; the first audit runs at
+	// start, before serving, and refuses a store that does not match).
 	AuditInterval time.Duration
 	// Logger is optional (slog.Default by default).
 	Logger *slog.Logger
@@ -157,12 +157,20 @@ func (a *App) open(ctx context.Context, dirs datadir.Layout) (err error) {
 	if err != nil {
 		return fmt.Errorf("open read models: %w", err)
 	}
-	a.Ledger, err = integrity.Open(ctx, integrity.Config{
+	lcfg := integrity.Config{
 		Dir: dirs.Ledger, KeyDir: dirs.Keys, Origin: cfg.Origin,
 		Logger: cfg.Logger.With("component", "integrity"),
-	})
+	}
+	if err := a.shareCheckpoints(ctx, &lcfg); err != nil {
+		return err
+	}
+	a.Ledger, err = integrity.Open(ctx, lcfg)
 	if err != nil {
 		return fmt.Errorf("open verifiable log: %w", err)
+	}
+	// Before serving: an emptied or replaced store must never be served.
+	if err := a.Ledger.CheckStore(ctx, a.Store); err != nil {
+		return fmt.Errorf("start-up check: %w", err)
 	}
 	if err := a.registerLedgerMetrics(); err != nil {
 		return err
@@ -330,6 +338,14 @@ func (a *App) Close() error {
 			a.cancel()
 		}
 		a.wg.Wait()
+		if a.Ledger != nil {
+			// Hand publishing over at once rather than after the lease's ttl.
+			rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			if err := a.Ledger.Release(rctx); err != nil {
+				a.log.Warn("cannot release the checkpoint publisher lease", "err", err)
+			}
+			cancel()
+		}
 		if a.commands != nil {
 			a.commands.WaitIndexed() // before the store closes under them
 		}

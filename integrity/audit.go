@@ -90,132 +90,180 @@ func (l *Log) SelfAudit(ctx context.Context, store eventstore.Store) AuditResult
 }
 
 func (l *Log) selfAudit(ctx context.Context, store eventstore.Store) AuditResult {
-	res := AuditResult{At: time.Now(), FirstBadLeaf: -1}
-	size, root, gen := l.tree.snapshot()
-	res.TreeSize = size
-	l.mu.RLock()
-	latest, haveLatest := l.cps.latest, len(l.cps.refs) > 0
-	sizes := make([]int64, 0, len(l.cps.refs))
-	for _, r := range l.cps.refs {
-		sizes = append(sizes, r.size)
+	a := l.newAudit(ctx, store)
+	if a.checkLatest() && a.checkHead() && a.openHashes() && a.rehash() {
+		a.checkRoot()
 	}
-	l.mu.RUnlock()
-	if haveLatest {
-		res.CheckpointSize = latest.Size
-		if _, err := openCheckpoint(latest.Note, l.key.verifier); err != nil {
-			res.Problems = append(res.Problems, fmt.Sprintf("latest checkpoint: %v", err))
-			return res
-		}
-	}
-	head, err := store.Head(ctx)
-	if err != nil {
-		res.Error = fmt.Errorf("read log head: %w", err)
-		return res
-	}
-	res.LogHead = int64(head)
-	end := max(size, res.CheckpointSize)
-	if res.LogHead < end {
-		res.Problems = append(res.Problems, fmt.Sprintf("the log has %d events but the tree or a checkpoint covers %d: events were lost", head, end))
-		return res
-	}
-
-	f := l.tree.file()
-	if f == nil {
-		res.Error = ErrClosed
-		return res
-	}
-	// The stored hashes of the snapshot do not change unless the tree is
-	// reset, which the generation check below catches.
-	hashes := bufio.NewReaderSize(io.NewSectionReader(f, 0, tlog.StoredHashCount(size)*tlog.HashSize), 1<<16)
-	var (
-		front  frontier
-		stored tlog.Hash
-		n      int64
-	)
-	for n < end {
-		events, err := store.ReadAll(ctx, uint64(n)+1, entriesPage)
-		if err != nil {
-			res.Error = fmt.Errorf("read log at position %d: %w", n+1, err)
-			return res
-		}
-		if len(events) == 0 {
-			res.Problems = append(res.Problems, fmt.Sprintf("the log ends at position %d, before %d", n, end))
-			return res
-		}
-		for _, env := range events {
-			if n == end {
-				break
-			}
-			if env.Position != uint64(n)+1 {
-				res.Problems = append(res.Problems, fmt.Sprintf("the log gave position %d where %d was due", env.Position, n+1))
-				return res
-			}
-			entry, err := Entry(env)
-			if err != nil {
-				res.Problems = append(res.Problems, fmt.Sprintf("position %d: %v", env.Position, err))
-				return res
-			}
-			hs, err := front.appendLeaf(n, LeafHash(entry))
-			if err != nil {
-				res.Error = err
-				return res
-			}
-			if n < size {
-				for k, h := range hs {
-					if _, err := io.ReadFull(hashes, stored[:]); err != nil {
-						res.Error = fmt.Errorf("read stored hashes of leaf %d: %w", n, err)
-						return res
-					}
-					if h == stored {
-						continue
-					}
-					if k == 0 {
-						res.FirstBadLeaf = n
-						res.Problems = append(res.Problems, fmt.Sprintf("the event at position %d does not match leaf %d of the tree: the log or the tree was altered", n+1, n))
-					} else {
-						res.Problems = append(res.Problems, fmt.Sprintf("stored tree hash %d (written with leaf %d) is corrupt", tlog.StoredHashCount(n)+int64(k), n))
-					}
-					return res
-				}
-			}
-			n++
-			res.Leaves = n
-			for len(sizes) > 0 && sizes[0] <= n {
-				s := sizes[0]
-				sizes = sizes[1:]
-				if s < n {
-					continue // size 0
-				}
-				if p := l.auditCheckpoint(ctx, s, &front); p != "" {
-					res.Problems = append(res.Problems, p)
-					return res
-				}
-				res.CheckpointsChecked++
-			}
-		}
-	}
-	if got, err := tlog.TreeHash(size, &front); err == nil && n >= size && got != root {
-		res.Problems = append(res.Problems, fmt.Sprintf("the tree's recorded root at size %d is %s, the log gives %s", size, root, got))
-	}
-	if _, _, g := l.tree.snapshot(); g != gen {
-		res.Error = errors.New("the tree was reset during the audit")
-	}
-	return res
+	return *a.res
 }
 
-// auditCheckpoint compares the checkpoint of size s with the root the log
+// audit is one run of the self-audit: each step records what it found in
+// res and reports whether the audit goes on.
+type audit struct {
+	l     *Log
+	ctx   context.Context
+	store eventstore.Store
+	res   *AuditResult
+	// The tree audited (a snapshot), its generation and the checkpoints.
+	size int64
+	root tlog.Hash
+	gen  uint64
+	cps  []SignedCheckpoint
+	// end is how many leaves are rehashed: the tree's or the latest
+	// checkpoint's size, the larger.
+	end int64
+	// hashes reads the tree's stored hashes in order; front is the
+	// border of the tree rehashed so far, of n leaves.
+	hashes *bufio.Reader
+	front  frontier
+	n      int64
+}
+
+func (l *Log) newAudit(ctx context.Context, store eventstore.Store) *audit {
+	a := &audit{l: l, ctx: ctx, store: store, res: &AuditResult{At: time.Now(), FirstBadLeaf: -1}, cps: l.checkpoints()}
+	a.size, a.root, a.gen = l.tree.snapshot()
+	a.res.TreeSize = a.size
+	return a
+}
+
+func (a *audit) problem(format string, args ...any) bool {
+	a.res.Problems = append(a.res.Problems, fmt.Sprintf(format, args...))
+	return false
+}
+
+func (a *audit) fail(err error) bool {
+	a.res.Error = err
+	return false
+}
+
+// checkLatest checks the latest checkpoint's signature.
+func (a *audit) checkLatest() bool {
+	if len(a.cps) == 0 {
+		return true
+	}
+	latest := a.cps[len(a.cps)-1]
+	a.res.CheckpointSize = latest.Size
+	if _, err := openCheckpoint(latest.Note, a.l.key.verifier); err != nil {
+		return a.problem("latest checkpoint: %v", err)
+	}
+	return true
+}
+
+// checkHead checks that the log holds every event the tree or a
+// checkpoint covers.
+func (a *audit) checkHead() bool {
+	head, err := a.store.Head(a.ctx)
+	if err != nil {
+		return a.fail(fmt.Errorf("read log head: %w", err))
+	}
+	a.res.LogHead = int64(head)
+	a.end = max(a.size, a.res.CheckpointSize)
+	if a.res.LogHead < a.end {
+		return a.problem("the log has %d events but the tree or a checkpoint covers %d: events were lost", head, a.end)
+	}
+	return true
+}
+
+// openHashes opens the tree's stored hashes of the snapshot; they do not
+// change unless the tree is reset, which checkRoot catches.
+func (a *audit) openHashes() bool {
+	f := a.l.tree.file()
+	if f == nil {
+		return a.fail(ErrClosed)
+	}
+	a.hashes = bufio.NewReaderSize(io.NewSectionReader(f, 0, tlog.StoredHashCount(a.size)*tlog.HashSize), 1<<16)
+	return true
+}
+
+// rehash reads the log up to end, page after page, and checks each event.
+func (a *audit) rehash() bool {
+	for a.n < a.end {
+		events, err := a.store.ReadAll(a.ctx, uint64(a.n)+1, entriesPage)
+		if err != nil {
+			return a.fail(fmt.Errorf("read log at position %d: %w", a.n+1, err))
+		}
+		if len(events) == 0 {
+			return a.problem("the log ends at position %d, before %d", a.n, a.end)
+		}
+		for _, env := range events[:min(int64(len(events)), a.end-a.n)] {
+			if !a.leaf(env) || !a.checkpointsAt() {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// leaf rehashes the event of leaf n and compares it and the hashes it
+// adds with the tree's.
+func (a *audit) leaf(env eventstore.Envelope) bool {
+	n := a.n
+	if env.Position != uint64(n)+1 {
+		return a.problem("the log gave position %d where %d was due", env.Position, n+1)
+	}
+	entry, err := Entry(env)
+	if err != nil {
+		return a.problem("position %d: %v", env.Position, err)
+	}
+	hs, err := a.front.appendLeaf(n, LeafHash(entry))
+	if err != nil {
+		return a.fail(err)
+	}
+	if n < a.size && !a.compareStored(n, hs) {
+		return false
+	}
+	a.n++
+	a.res.Leaves = a.n
+	return true
+}
+
+// compareStored compares the hashes leaf n adds with the stored ones.
+func (a *audit) compareStored(n int64, hs []tlog.Hash) bool {
+	var stored tlog.Hash
+	for k, h := range hs {
+		if _, err := io.ReadFull(a.hashes, stored[:]); err != nil {
+			return a.fail(fmt.Errorf("read stored hashes of leaf %d: %w", n, err))
+		}
+		if h == stored {
+			continue
+		}
+		if k == 0 {
+			a.res.FirstBadLeaf = n
+			return a.problem("the event at position %d does not match leaf %d of the tree: the log or the tree was altered", n+1, n)
+		}
+		return a.problem("stored tree hash %d (written with leaf %d) is corrupt", tlog.StoredHashCount(n)+int64(k), n)
+	}
+	return true
+}
+
+// checkpointsAt compares every checkpoint of size n with the root the log
 // gives at that size.
-func (l *Log) auditCheckpoint(ctx context.Context, s int64, front *frontier) string {
-	c, err := l.CheckpointAt(ctx, s)
-	if err != nil {
-		return fmt.Sprintf("read checkpoint %d: %v", s, err)
+func (a *audit) checkpointsAt() bool {
+	for len(a.cps) > 0 && a.cps[0].Size <= a.n {
+		c := a.cps[0]
+		a.cps = a.cps[1:]
+		if c.Size < a.n {
+			continue // size 0
+		}
+		got, err := tlog.TreeHash(c.Size, &a.front)
+		if err != nil {
+			return a.problem("root at %d: %v", c.Size, err)
+		}
+		if got != c.Root {
+			return a.problem("the first %d events of the log give root %s, but the signed checkpoint of size %d says %s: the log was rewritten", c.Size, got, c.Size, c.Root)
+		}
+		a.res.CheckpointsChecked++
 	}
-	got, err := tlog.TreeHash(s, front)
-	if err != nil {
-		return fmt.Sprintf("root at %d: %v", s, err)
+	return true
+}
+
+// checkRoot compares the tree's recorded root with the log's, and checks
+// that the tree was not reset meanwhile.
+func (a *audit) checkRoot() {
+	if got, err := tlog.TreeHash(a.size, &a.front); err == nil && a.n >= a.size && got != a.root {
+		a.problem("the tree's recorded root at size %d is %s, the log gives %s", a.size, a.root, got)
 	}
-	if got != c.Root {
-		return fmt.Sprintf("the first %d events of the log give root %s, but the signed checkpoint of size %d says %s: the log was rewritten", s, got, s, c.Root)
+	if _, _, g := a.l.tree.snapshot(); g != a.gen {
+		a.fail(errors.New("the tree was reset during the audit"))
 	}
-	return ""
 }

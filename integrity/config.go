@@ -23,6 +23,12 @@ const (
 	DefaultBatchSize = 4096
 	// DefaultCommitDelay is how long Run gathers events before a commit.
 	DefaultCommitDelay = 100 * time.Millisecond
+	// DefaultLeaseTTL is how long the publisher lease outlives its
+	// holder's last renewal; the holder renews it every third of it.
+	DefaultLeaseTTL = 10 * time.Second
+	// DefaultTreeWait bounds how long a proof against a published
+	// checkpoint waits for a lagging tree to reach it.
+	DefaultTreeWait = 5 * time.Second
 )
 
 // Config configures a Log.
@@ -54,6 +60,25 @@ type Config struct {
 	// the checkpoint lag; keep it well under CheckpointInterval. Default:
 	// DefaultCommitDelay; negative for none.
 	CommitDelay time.Duration
+	// Checkpoints is optional: where the signed checkpoints are published
+	// and read. Default: an append-only file in Dir, for a single instance.
+	// A deployment of several instances gives them all one shared store:
+	// the Log then follows it, verifies what the others publish (the
+	// signature, and the root once its own tree reaches the size) and
+	// serves it.
+	Checkpoints CheckpointStore
+	// Lease is optional: the right to publish, held by one instance at a
+	// time; an instance without it publishes nothing and serves the
+	// holder's checkpoints. Give one with a shared Checkpoints (a single
+	// instance needs none).
+	Lease Lease
+	// LeaseTTL is optional: the ttl the Lease was made with; the holder
+	// renews it every third of it. Default: DefaultLeaseTTL.
+	LeaseTTL time.Duration
+	// TreeWait is optional: how long a proof against a published
+	// checkpoint the tree has not reached yet waits for it, before
+	// failing with ErrTreeBehind. Default: DefaultTreeWait.
+	TreeWait time.Duration
 	// Logger is optional. Default: slog.Default().
 	Logger *slog.Logger
 }
@@ -77,6 +102,12 @@ func (c *Config) setDefaults() {
 	case c.CommitDelay < 0:
 		c.CommitDelay = 0
 	}
+	if c.LeaseTTL == 0 {
+		c.LeaseTTL = DefaultLeaseTTL
+	}
+	if c.TreeWait == 0 {
+		c.TreeWait = DefaultTreeWait
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -96,6 +127,9 @@ func (c Config) Validate() error {
 	}
 	if c.BatchSize < 0 {
 		errs = append(errs, fmt.Errorf("integrity config: BatchSize %d is negative", c.BatchSize))
+	}
+	if c.LeaseTTL < 0 || c.TreeWait < 0 {
+		errs = append(errs, fmt.Errorf("integrity config: LeaseTTL %v and TreeWait %v must not be negative", c.LeaseTTL, c.TreeWait))
 	}
 	return errors.Join(errs...)
 }

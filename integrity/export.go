@@ -144,16 +144,11 @@ func (h *leafHasher) Write(p []byte) (int, error) {
 // check the log offline: the files of ExportFiles, for the latest
 // checkpoint. It returns the checkpoint the export is for.
 func (l *Log) Export(ctx context.Context, store eventstore.Store, dir string) (SignedCheckpoint, error) {
-	l.mu.RLock()
-	latest, ok := l.cps.latest, len(l.cps.refs) > 0
-	var end int64
-	if ok {
-		end = l.cps.refs[len(l.cps.refs)-1].end
-	}
-	l.mu.RUnlock()
-	if !ok {
+	cps := l.checkpoints()
+	if len(cps) == 0 {
 		return SignedCheckpoint{}, fmt.Errorf("export: %w: none published yet", ErrNoCheckpoint)
 	}
+	latest := cps[len(cps)-1]
 	d, err := CreateExportDir(dir)
 	if err != nil {
 		return SignedCheckpoint{}, err
@@ -169,8 +164,12 @@ func (l *Log) Export(ctx context.Context, store eventstore.Store, dir string) (S
 		return SignedCheckpoint{}, err
 	}
 	err = d.WriteCheckpoints(func(w io.Writer) error {
-		_, err := io.Copy(w, io.NewSectionReader(l.cps.f, 0, end)) // the file only grows past end
-		return err
+		for _, c := range cps {
+			if _, err := w.Write(c.Note); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return SignedCheckpoint{}, err

@@ -55,6 +55,7 @@ func (c consumer) Checkpoint(ctx context.Context) (uint64, error) {
 func (c consumer) Consume(ctx context.Context, in *follow.Stream) error {
 	s := &schedule{l: c.l, interval: c.l.cfg.CheckpointInterval}
 	defer s.stop()
+	defer c.l.startSharing(ctx)()
 	batch := make([]eventstore.Envelope, 0, c.l.cfg.BatchSize)
 	for {
 		select {
@@ -137,12 +138,7 @@ func (s *schedule) grown(ctx context.Context) error {
 	if wait <= 0 {
 		return s.publish(ctx)
 	}
-	if s.timer == nil {
-		s.timer = time.NewTimer(wait)
-	} else {
-		s.timer.Reset(wait)
-	}
-	s.c = s.timer.C
+	s.arm(wait)
 	return nil
 }
 
@@ -157,7 +153,23 @@ func (s *schedule) publish(ctx context.Context) error {
 	if c.Size != before.Size {
 		s.last = time.Now()
 	}
+	if size, _ := s.l.Size(); size > c.Size {
+		// Not published (another instance holds the lease): try again in
+		// an interval, so that the tree is covered even if it stops
+		// growing, by the holder or by this instance once it takes over.
+		s.arm(s.interval)
+	}
 	return nil
+}
+
+// arm makes a publication due after wait.
+func (s *schedule) arm(wait time.Duration) {
+	if s.timer == nil {
+		s.timer = time.NewTimer(wait)
+	} else {
+		s.timer.Reset(wait)
+	}
+	s.c = s.timer.C
 }
 
 func (s *schedule) stop() {

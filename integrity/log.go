@@ -7,34 +7,45 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"time"
 
-	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/attestation-ledger/attestation-ledger/eventstore"
 )
 
 // Log is the verifiable log: the Merkle tree of the event log, kept on
-// disk, and the signed checkpoints of its growth. It is safe for concurrent
-// use; Run keeps it following the event store.
+// disk, and the signed checkpoints of its growth, kept in a
+// CheckpointStore (a local file, or a list shared by the instances of a
+// deployment, which the Log follows). It is safe for concurrent use; Run
+// keeps it following the event store.
 type Log struct {
-	cfg  Config
-	log  *slog.Logger
-	key  *key
-	tree *tree
+	cfg   Config
+	log   *slog.Logger
+	key   *key
+	tree  *tree
+	store CheckpointStore
+	file  *checkpointFile // the local store, nil when shared
 
-	pubMu sync.Mutex // serializes publishing
+	pubMu     sync.Mutex // serializes publishing, reading the store and the lease
+	leaseHeld bool       // guarded by pubMu
+	leaseAt   time.Time  // the last renewal; guarded by pubMu
+
+	checkMu sync.Mutex // serializes checkCovered
 
 	mu        sync.RWMutex // guards what follows
-	cps       *checkpointFile
-	changed   chan struct{} // closed and replaced at every publication
+	list      cpList
+	changed   chan struct{} // closed and replaced at every new checkpoint
+	grown     chan struct{} // closed and replaced whenever the tree grows
+	alarm     error         // the first checkpoint the tree contradicted
 	lastAudit *AuditResult  // the latest SelfAudit
 }
 
 // Open opens the verifiable log in cfg.Dir, creating it (and the signing
-// key in cfg.KeyDir) at first start, and recovers the tree to its last
-// consistent commit. If the tree does not reproduce the latest checkpoint,
-// it is reset to be rebuilt from the log by Run or Rebuild.
+// key in cfg.KeyDir) at first start, reads the published checkpoints and
+// recovers the tree to its last consistent commit. If the tree does not
+// reproduce the latest checkpoint, it is reset to be rebuilt from the log
+// by Run or Rebuild.
 func Open(ctx context.Context, cfg Config) (*Log, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("open integrity log: %w", err)
@@ -43,47 +54,91 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("open integrity log: %w", err)
-	}
-	if err := os.MkdirAll(cfg.KeyDir, 0o700); err != nil {
-		return nil, fmt.Errorf("open integrity log: %w", err)
-	}
-	k, err := loadOrCreateKey(cfg.KeyDir, cfg.Origin)
+	l, err := openParts(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open integrity log: %w", err)
 	}
-	t, err := openTree(cfg.Dir, cfg.Logger)
-	if err != nil {
+	if err := l.loadList(ctx); err != nil {
+		_ = l.Close()
 		return nil, fmt.Errorf("open integrity log: %w", err)
 	}
-	cps, err := openCheckpointFile(cfg.Dir, k, cfg.Logger)
-	if err != nil {
-		_ = t.close()
+	if err := l.seedShared(ctx); err != nil {
+		_ = l.Close()
 		return nil, fmt.Errorf("open integrity log: %w", err)
 	}
-	l := &Log{cfg: cfg, log: cfg.Logger, key: k, tree: t, cps: cps, changed: make(chan struct{})}
-	if latest, ok := l.Latest(); ok {
-		err := l.checkAgainst(latest.Checkpoint)
-		if errors.Is(err, ErrInconsistent) {
-			l.log.Error("integrity: the stored tree does not reproduce the latest checkpoint; resetting it to rebuild from the log", "err", err)
-			err = t.reset()
-		}
-		if err != nil {
-			_ = l.Close()
-			return nil, fmt.Errorf("open integrity log: %w", err)
-		}
+	if err := l.recoverTree(); err != nil {
+		_ = l.Close()
+		return nil, fmt.Errorf("open integrity log: %w", err)
 	}
-	size, root, _ := t.snapshot()
-	l.log.Info("integrity: log open", "dir", cfg.Dir, "origin", cfg.Origin, "size", size, "root", root.String(), "verifierKey", k.vkey)
+	size, root, _ := l.tree.snapshot()
+	l.log.Info("integrity: log open", "dir", cfg.Dir, "origin", cfg.Origin, "size", size, "root", root.String(),
+		"verifierKey", l.key.vkey, "checkpoints", len(l.list.notes), "shared", l.file == nil)
 	return l, nil
 }
 
-// Close releases the files. Run must have returned.
+// openParts opens the key, the tree and the checkpoint store.
+func openParts(cfg Config) (*Log, error) {
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.KeyDir, 0o700); err != nil {
+		return nil, err
+	}
+	k, err := loadOrCreateKey(cfg.KeyDir, cfg.Origin)
+	if err != nil {
+		return nil, err
+	}
+	t, err := openTree(cfg.Dir, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	l := &Log{cfg: cfg, log: cfg.Logger, key: k, tree: t, store: cfg.Checkpoints,
+		changed: make(chan struct{}), grown: make(chan struct{})}
+	if l.store == nil {
+		if l.file, err = openCheckpointFile(cfg.Dir, cfg.Logger); err != nil {
+			_ = t.close()
+			return nil, err
+		}
+		l.store = l.file
+	}
+	return l, nil
+}
+
+// recoverTree resets the tree if it does not reproduce the latest
+// checkpoint (it is rebuilt from the log), and counts the checkpoints it
+// covers as checked when it does.
+func (l *Log) recoverTree() error {
+	latest, ok := l.Latest()
+	if !ok {
+		return nil
+	}
+	err := l.checkAgainst(latest.Checkpoint)
+	if errors.Is(err, ErrInconsistent) {
+		l.log.Error("integrity: the stored tree does not reproduce the latest checkpoint; resetting it to rebuild from the log", "err", err)
+		return l.tree.reset()
+	}
+	if err != nil {
+		return err
+	}
+	if size, _ := l.Size(); size >= latest.Size {
+		l.mu.Lock()
+		l.list.checked = len(l.list.notes)
+		l.mu.Unlock()
+	}
+	return nil
+}
+
+// Close releases the files (not a shared checkpoint store, nor the
+// lease: another instance takes it once its ttl passes). Run must have
+// returned.
 func (l *Log) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return errors.Join(l.tree.close(), l.cps.close())
+	err := l.tree.close()
+	if l.file != nil {
+		err = errors.Join(err, l.file.close())
+	}
+	return err
 }
 
 // Origin returns the checkpoints' origin line, the signing key's name.
@@ -126,121 +181,11 @@ func (l *Log) Append(ctx context.Context, events ...eventstore.Envelope) (int64,
 	if err != nil {
 		return size, fmt.Errorf("append leaves at position %d: %w", events[0].Position, err)
 	}
-	return size, nil
-}
-
-// Latest returns the latest published checkpoint, and false if none was.
-func (l *Log) Latest() (SignedCheckpoint, bool) {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	return l.cps.latest, len(l.cps.refs) > 0
-}
-
-// CheckpointAt returns the published checkpoint of the given size, or
-// ErrNoCheckpoint.
-func (l *Log) CheckpointAt(ctx context.Context, size int64) (SignedCheckpoint, error) {
-	if err := ctx.Err(); err != nil {
-		return SignedCheckpoint{}, fmt.Errorf("checkpoint %d: %w", size, err)
-	}
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	c, ok, err := l.cps.find(size)
-	if err != nil {
-		return SignedCheckpoint{}, fmt.Errorf("checkpoint %d: %w", size, err)
-	}
-	if !ok {
-		return SignedCheckpoint{}, fmt.Errorf("checkpoint %d: %w", size, ErrNoCheckpoint)
-	}
-	return c, nil
-}
-
-// CheckpointSizes returns the sizes of all published checkpoints, in order.
-func (l *Log) CheckpointSizes() []int64 {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	out := make([]int64, len(l.cps.refs))
-	for i, r := range l.cps.refs {
-		out[i] = r.size
-	}
-	return out
-}
-
-// WaitCheckpoint waits until a checkpoint of at least the given size is
-// published, and returns the latest.
-func (l *Log) WaitCheckpoint(ctx context.Context, size int64) (SignedCheckpoint, error) {
-	for {
-		l.mu.RLock()
-		latest, ok, changed := l.cps.latest, len(l.cps.refs) > 0, l.changed
-		l.mu.RUnlock()
-		if ok && latest.Size >= size {
-			return latest, nil
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return SignedCheckpoint{}, fmt.Errorf("wait for checkpoint %d: %w", size, ctx.Err())
-		}
-	}
-}
-
-// Checkpoint publishes a signed checkpoint of the committed tree if it has
-// grown since the latest one (or if none was published yet), and returns
-// the latest checkpoint. Before publishing, it checks with a consistency
-// proof that the tree extends the latest checkpoint; if not, it publishes
-// nothing and fails with ErrInconsistent. While the tree is smaller than
-// the latest checkpoint (being rebuilt), it publishes nothing.
-func (l *Log) Checkpoint(ctx context.Context) (SignedCheckpoint, error) {
-	if err := ctx.Err(); err != nil {
-		return SignedCheckpoint{}, fmt.Errorf("checkpoint: %w", err)
-	}
-	l.pubMu.Lock()
-	defer l.pubMu.Unlock()
-	prev, havePrev := l.Latest()
-	var cur Checkpoint
-	var proof tlog.TreeProof
-	err := l.tree.view(func(size int64, root tlog.Hash, r tlog.HashReader) error {
-		cur = Checkpoint{Origin: l.cfg.Origin, Size: size, Root: root}
-		if havePrev && prev.Size > 0 && size > prev.Size {
-			var err error
-			proof, err = tlog.ProveTree(size, prev.Size, r)
-			return err
-		}
-		return nil
-	})
-	if err != nil {
-		return SignedCheckpoint{}, fmt.Errorf("checkpoint: %w", err)
-	}
-	if havePrev {
-		switch {
-		case cur.Size < prev.Size:
-			return prev, nil // catching up after a reset
-		case cur.Size == prev.Size && cur.Root == prev.Root:
-			return prev, nil
-		case cur.Size == prev.Size:
-			err = errors.New("roots differ")
-		case prev.Size > 0:
-			err = tlog.CheckTree(proof, cur.Size, cur.Root, prev.Size, prev.Root)
-		}
-		if err != nil {
-			l.log.Error("integrity: INTEGRITY ALARM: the tree does not extend the latest signed checkpoint; no checkpoint published",
-				"checkpoint", prev.Size, "tree", cur.Size, "err", err)
-			return prev, fmt.Errorf("checkpoint %d after %d: %w: %v", cur.Size, prev.Size, ErrInconsistent, err)
-		}
-	}
-	signed, err := note.Sign(&note.Note{Text: string(cur.Text())}, l.key.signer)
-	if err != nil {
-		return SignedCheckpoint{}, fmt.Errorf("sign checkpoint %d: %w", cur.Size, err)
-	}
-	c := SignedCheckpoint{Checkpoint: cur, Note: signed}
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if err := l.cps.append(c); err != nil {
-		return SignedCheckpoint{}, err
-	}
-	close(l.changed)
-	l.changed = make(chan struct{})
-	l.log.Debug("integrity: checkpoint published", "size", cur.Size, "root", cur.Root.String())
-	return c, nil
+	close(l.grown)
+	l.grown = make(chan struct{})
+	l.mu.Unlock()
+	return size, nil
 }
 
 // checkAgainst checks that the tree, if at least as large as c, has c's
@@ -263,11 +208,16 @@ func (l *Log) checkAgainst(c Checkpoint) error {
 
 // Rebuild empties the tree and rebuilds it from the event store, then
 // checks it against the latest checkpoint (ErrInconsistent if the log no
-// longer reproduces it). Run must not be running.
+// longer reproduces it). It clears an integrity alarm: the checkpoints the
+// old tree contradicted are read and checked again. Run must not be
+// running.
 func (l *Log) Rebuild(ctx context.Context, store eventstore.Store) error {
 	if err := l.tree.reset(); err != nil {
 		return fmt.Errorf("rebuild tree: %w", err)
 	}
+	l.mu.Lock()
+	l.list.checked, l.alarm = 0, nil
+	l.mu.Unlock()
 	l.log.Info("integrity: rebuilding the tree from the log")
 	if err := l.CatchUp(ctx, store); err != nil {
 		return fmt.Errorf("rebuild tree: %w", err)

@@ -38,13 +38,17 @@ type ConsistencyProof struct {
 
 // InclusionProof returns the proof that leaf index is in the tree of the
 // given size. It fails with ErrBadRequest unless 0 ≤ index < size ≤ the
-// tree's size.
+// tree's size; a size the tree has not reached but a published checkpoint
+// covers is waited for (see Config.TreeWait).
 func (l *Log) InclusionProof(ctx context.Context, index, size int64) (InclusionProof, error) {
 	if err := ctx.Err(); err != nil {
 		return InclusionProof{}, fmt.Errorf("inclusion proof: %w", err)
 	}
 	if index < 0 || size <= index {
 		return InclusionProof{}, fmt.Errorf("inclusion proof of leaf %d in tree %d: %w: want 0 ≤ index < size", index, size, ErrBadRequest)
+	}
+	if err := l.awaitTree(ctx, size); err != nil {
+		return InclusionProof{}, fmt.Errorf("inclusion proof of leaf %d in tree %d: %w", index, size, err)
 	}
 	p := InclusionProof{Index: index, Size: size}
 	err := l.tree.view(func(n int64, _ tlog.Hash, r tlog.HashReader) error {
@@ -70,13 +74,17 @@ func (l *Log) InclusionProof(ctx context.Context, index, size int64) (InclusionP
 
 // ConsistencyProof returns the proof that the tree of size from is a
 // prefix of the tree of size to. It fails with ErrBadRequest unless 0 ≤
-// from ≤ to ≤ the tree's size.
+// from ≤ to ≤ the tree's size; a size the tree has not reached but a
+// published checkpoint covers is waited for (see Config.TreeWait).
 func (l *Log) ConsistencyProof(ctx context.Context, from, to int64) (ConsistencyProof, error) {
 	if err := ctx.Err(); err != nil {
 		return ConsistencyProof{}, fmt.Errorf("consistency proof: %w", err)
 	}
 	if from < 0 || to < from {
 		return ConsistencyProof{}, fmt.Errorf("consistency proof from %d to %d: %w: want 0 ≤ from ≤ to", from, to, ErrBadRequest)
+	}
+	if err := l.awaitTree(ctx, to); err != nil {
+		return ConsistencyProof{}, fmt.Errorf("consistency proof from %d to %d: %w", from, to, err)
 	}
 	p := ConsistencyProof{From: from, To: to, Hashes: []tlog.Hash{}}
 	err := l.tree.view(func(n int64, _ tlog.Hash, r tlog.HashReader) error {
