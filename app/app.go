@@ -26,6 +26,7 @@ import (
 	"github.com/attestation-ledger/attestation-ledger/internal/dirlock"
 	"github.com/attestation-ledger/attestation-ledger/internal/errs"
 	"github.com/attestation-ledger/attestation-ledger/internal/follow"
+	"github.com/attestation-ledger/attestation-ledger/internal/provenance"
 	"github.com/attestation-ledger/attestation-ledger/projections"
 	"github.com/attestation-ledger/attestation-ledger/queries"
 )
@@ -93,12 +94,13 @@ type App struct {
 	// Handler is the HTTP API.
 	Handler http.Handler
 
-	lock     *dirlock.Lock // the data dir, held until Close
-	commands *handlers.Commands
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	errs     chan error
-	closed   sync.Once
+	lock       *dirlock.Lock // the data dir, held until Close
+	commands   *handlers.Commands
+	provenance *provenance.Keyring
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+	errs       chan error
+	closed     sync.Once
 }
 
 // Start opens everything and starts the background work (projections, the
@@ -150,8 +152,15 @@ func (a *App) open(ctx context.Context, dirs datadir.Layout) (err error) {
 	if err != nil {
 		return fmt.Errorf("open event store: %w", err)
 	}
+	key, err := tempProvenanceKey(dirs.Keys)
+	if err != nil {
+		return err
+	}
+	if a.provenance, err = a.openProvenance(ctx, key); err != nil {
+		return err
+	}
 	a.ReadModels, err = projections.Open(ctx, projections.Config{
-		Dir: dirs.ReadModels, Store: a.Store, Registerer: a.Registry,
+		Dir: dirs.ReadModels, Store: a.Store, Registerer: a.Registry, Provenance: a.provenance,
 		Logger: cfg.Logger.With("component", "projections"),
 	})
 	if err != nil {
@@ -190,11 +199,11 @@ func (a *App) serveHTTP(ctx, runCtx context.Context) error {
 	if err != nil {
 		return err
 	}
-	qs, err := queries.New(queries.Config{Store: a.Store, ReadModels: a.ReadModels, Ledger: a.Ledger})
+	qs, err := queries.New(queries.Config{Store: a.Store, ReadModels: a.ReadModels, Ledger: a.Ledger, Provenance: a.provenance})
 	if err != nil {
 		return err
 	}
-	a.commands, err = handlers.NewCommands(handlers.Config{Store: a.Store, Index: index, Lookup: qs, Keys: keys, Registerer: a.Registry,
+	a.commands, err = handlers.NewCommands(handlers.Config{Store: a.Store, Index: index, Lookup: qs, Keys: keys, Registerer: a.Registry, Provenance: a.provenance,
 		Logger: a.cfg.Logger.With("component", "handlers")})
 	if err != nil {
 		return err
@@ -210,7 +219,7 @@ func (a *App) serveHTTP(ctx, runCtx context.Context) error {
 	}
 	hc := httpapi.Config{
 		Commands: a.commands, Queries: qs, Store: a.Store, ReadModels: a.ReadModels, Signer: a.Signer, Verifier: verifier, Ledger: a.Ledger,
-		Registry: a.Registry, Ready: a.ready, Logger: a.cfg.Logger.With("component", "http"),
+		Registry: a.Registry, Ready: a.ready, Untrusted: a.provenance.Untrusted, Logger: a.cfg.Logger.With("component", "http"),
 	}
 	if a.cfg.HTTP != nil {
 		a.cfg.HTTP(&hc)

@@ -46,6 +46,9 @@ type NewEvent struct {
 	// Data is required: a JSON document. It is stored compacted
 	// (insignificant white space removed, see encoding/json.Compact).
 	Data json.RawMessage
+	// Provenance is optional: the proof that the ledger's command side
+	// wrote the event (internal/provenance), stored as it is.
+	Provenance string
 }
 
 // Envelope is a recorded event, as read back from the store.
@@ -64,6 +67,9 @@ type Envelope struct {
 	CorrelationID string          `json:"correlationId"`
 	CausationID   string          `json:"causationId"`
 	Data          json.RawMessage `json:"data"`
+	// Provenance is the command side's proof of the event (empty for
+	// events written before provenance existed, or forged).
+	Provenance string `json:"provenance,omitempty"`
 }
 
 // ExpectedVersion is the optimistic-concurrency condition of an append.

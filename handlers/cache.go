@@ -86,6 +86,7 @@ func (l *loaded) extend(envs []eventstore.Envelope, events []domain.Event) error
 	for _, env := range envs {
 		env.Data = nil
 		l.envelopes = append(l.envelopes, env)
+		l.version = env.Version
 	}
 	l.events = append(l.events, events...)
 	return nil

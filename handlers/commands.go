@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/attestation-ledger/attestation-ledger/eventstore"
+	"github.com/attestation-ledger/attestation-ledger/internal/provenance"
 )
 
 // Config configures the command handlers.
@@ -24,6 +25,11 @@ type Config struct {
 	// not tell (the company of a request, or of an attestation issued
 	// before the index existed).
 	Lookup Lookup
+	// Provenance is optional: the keyring that proves each appended event
+	// was written here and tells the events of a company's stream that
+	// were not (they are left out of its decisions). Without it events
+	// carry no provenance and every stored event is trusted: tests only.
+	Provenance *provenance.Keyring
 	// Keys is required: the durable register of idempotency keys, so that
 	// a key reused for another company's command is refused too.
 	Keys Keys
@@ -109,6 +115,6 @@ func NewCommands(cfg Config) (*Commands, error) {
 	if err != nil {
 		return nil, err
 	}
-	repo := newRepository(cfg.Store, cfg.Keys, cfg.Now, cfg.MaxConflictRetries, cfg.CachedCompanies, m)
+	repo := newRepository(cfg.Store, cfg.Keys, cfg.Provenance, cfg.Now, cfg.MaxConflictRetries, cfg.CachedCompanies, m)
 	return &Commands{cfg: cfg, log: cfg.Logger, repo: repo, index: cfg.Index, lookup: cfg.Lookup, metrics: m}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/attestation-ledger/attestation-ledger/domain"
 	"github.com/attestation-ledger/attestation-ledger/eventstore"
 	"github.com/attestation-ledger/attestation-ledger/internal/errs"
+	"github.com/attestation-ledger/attestation-ledger/internal/provenance"
 	"github.com/attestation-ledger/attestation-ledger/views"
 )
 
@@ -70,6 +71,7 @@ type Change struct {
 type Repository struct {
 	store      eventstore.Store
 	keys       Keys
+	prov       *provenance.Keyring // nil: events carry no provenance
 	now        func() time.Time
 	maxRetries int
 	locks      locks
@@ -79,8 +81,8 @@ type Repository struct {
 
 // newRepository returns a repository on store; cached companies is the
 // size of its cache (0 or less for none).
-func newRepository(store eventstore.Store, keys Keys, now func() time.Time, maxRetries, cached int, m *metrics) *Repository {
-	return &Repository{store: store, keys: keys, now: now, maxRetries: maxRetries, cache: newAggregates(cached), metrics: m}
+func newRepository(store eventstore.Store, keys Keys, prov *provenance.Keyring, now func() time.Time, maxRetries, cached int, m *metrics) *Repository {
+	return &Repository{store: store, keys: keys, prov: prov, now: now, maxRetries: maxRetries, cache: newAggregates(cached), metrics: m}
 }
 
 // Update runs a change on a company: under the company's lock, it decides
@@ -97,7 +99,7 @@ func (r *Repository) Update(ctx context.Context, siren domain.SIREN, ch Change) 
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			var err error
-			if l, err = loadCompany(ctx, r.store, siren); err != nil {
+			if l, err = loadCompany(ctx, r.store, siren, r.prov); err != nil {
 				return Outcome{}, err
 			}
 		}
@@ -157,8 +159,13 @@ func (r *Repository) save(ctx context.Context, stream string, l *loaded, idem *i
 	if err != nil {
 		return Outcome{}, false, err
 	}
+	if r.prov != nil {
+		for k := range news {
+			r.prov.Sign(stream, l.version+uint64(k)+1, &news[k])
+		}
+	}
 	start := time.Now()
-	res, err := r.store.Append(ctx, stream, eventstore.Exact(l.company.Version()), news...)
+	res, err := r.store.Append(ctx, stream, eventstore.Exact(l.version), news...)
 	r.metrics.observeAppend(time.Since(start), err)
 	if errors.Is(err, eventstore.ErrConcurrency) {
 		r.cache.forget(stream)
@@ -170,7 +177,7 @@ func (r *Repository) save(ctx context.Context, stream string, l *loaded, idem *i
 		r.cache.forget(stream)
 		return Outcome{}, false, fmt.Errorf("append to %s: %w", stream, err)
 	}
-	if res.Events[0].Version != l.company.Version()+1 || res.Events[0].CausationID != cause || !res.Events[0].OccurredAt.Equal(now) {
+	if res.Events[0].Version != l.version+1 || res.Events[0].CausationID != cause || !res.Events[0].OccurredAt.Equal(now) {
 		// The store answered with an earlier append of these event ids:
 		// answer from the stream as it is.
 		r.cache.forget(stream)
@@ -221,31 +228,41 @@ func newEvents(events []domain.Event, ids []string, cause string, meta Meta, now
 	return news, nil
 }
 
-// loaded is a company's stream as read: its envelopes, their decoded
-// events, and the aggregate rebuilt from them.
+// loaded is a company's stream as read: its trusted envelopes, their
+// decoded events, the aggregate rebuilt from them, and the stream's version
+// (that of its last event, trusted or not: the next append states it).
 type loaded struct {
 	company   *domain.Company
 	envelopes []eventstore.Envelope
 	events    []domain.Event
+	version   uint64
 }
 
 // loadCompany reads a company's stream and rebuilds its aggregate.
-func loadCompany(ctx context.Context, store eventstore.Store, siren domain.SIREN) (loaded, error) {
+func loadCompany(ctx context.Context, store eventstore.Store, siren domain.SIREN, prov *provenance.Keyring) (loaded, error) {
 	envs, err := store.ReadStream(ctx, domain.NewCompany(siren).Stream(), 1)
 	if err != nil {
 		return loaded{}, fmt.Errorf("load company %s: %w", siren, err)
 	}
-	events := make([]domain.Event, len(envs))
-	for i, env := range envs {
-		if events[i], err = views.Decode(env); err != nil {
+	l := loaded{envelopes: envs[:0:0], events: make([]domain.Event, 0, len(envs))}
+	for _, env := range envs {
+		l.version = env.Version
+		if prov != nil && prov.Verify(env) != nil {
+			// Not written by the command side: evidence in the log, never
+			// a fact the company's decisions rest on.
+			continue
+		}
+		e, err := views.Decode(env)
+		if err != nil {
 			return loaded{}, fmt.Errorf("load company %s: %w", siren, err)
 		}
+		l.envelopes = append(l.envelopes, env)
+		l.events = append(l.events, e)
 	}
-	c, err := domain.RebuildCompany(siren, events)
-	if err != nil {
+	if l.company, err = domain.RebuildCompany(siren, l.events); err != nil {
 		return loaded{}, fmt.Errorf("load company %s: %w", siren, err)
 	}
-	return loaded{company: c, envelopes: envs, events: events}, nil
+	return l, nil
 }
 
 // event returns the stream's event with this id, if any.

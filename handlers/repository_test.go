@@ -17,7 +17,7 @@ func testRepository(t *testing.T, store eventstore.Store, maxRetries int) *Repos
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newRepository(store, nil, time.Now, maxRetries, 100, m)
+	return newRepository(store, nil, nil, time.Now, maxRetries, 100, m)
 }
 
 func testRequest(t *testing.T, c *domain.Company, now time.Time, id string, n byte) ([]domain.Event, error) {

@@ -63,6 +63,14 @@ func minimalEnvelope() eventstore.Envelope {
 	}
 }
 
+// provenanceEnvelope is goldenEnvelope as the command side writes it since
+// events carry provenance.
+func provenanceEnvelope() eventstore.Envelope {
+	e := goldenEnvelope()
+	e.Provenance = "hmac-sha256:k7Q2:3N0c2hhLXNpZ25lZC1ieS10aGUtY29tbWFuZC1zaWRlLW9mLWxlZGdlcg"
+	return e
+}
+
 func TestGoldenEntries(t *testing.T) {
 	for _, c := range []struct {
 		file string
@@ -70,6 +78,7 @@ func TestGoldenEntries(t *testing.T) {
 	}{
 		{"entry.v1.json", goldenEnvelope()},
 		{"entry.v1.minimal.json", minimalEnvelope()},
+		{"entry.v1.provenance.json", provenanceEnvelope()},
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			file := filepath.Join("testdata", c.file)

@@ -35,6 +35,9 @@ type Item struct {
 	Event domain.Event
 	// Err is why the event could not be decoded.
 	Err error
+	// Untrusted: the event's provenance does not verify; no read model
+	// uses it (the checkpoints still pass it).
+	Untrusted bool
 }
 
 // projector maintains one read model. It stages the rows an event changes
@@ -222,6 +225,9 @@ func (a *applier) stage(outer, ctx context.Context, tx *sql.Tx, items []Item, st
 		}
 		it := &items[i]
 		pos := it.Envelope.Position
+		if it.Untrusted {
+			continue
+		}
 		for j, p := range a.projectors {
 			if pos <= start[j] || !p.handles(it.Envelope.Type) {
 				if pos > start[j] {

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/attestation-ledger/attestation-ledger/eventstore"
+	"github.com/attestation-ledger/attestation-ledger/internal/provenance"
 )
 
 // Config configures the read models. Zero values of optional fields take
@@ -18,6 +19,11 @@ type Config struct {
 	// files (readmodels-NNNNNN.db) and the CURRENT file naming the one in
 	// use. It is created if missing.
 	Dir string
+	// Provenance is optional: the keyring that tells the events the
+	// command side wrote from the others (a store that need not be
+	// trusted); no read model uses an event whose provenance does not
+	// verify. Nil trusts every event: tests only.
+	Provenance *provenance.Keyring
 	// Store is required: the event log the read models are projected from.
 	Store eventstore.Store
 	// Logger is optional; slog.Default() when nil.
@@ -171,4 +177,12 @@ func (c Config) Validate() error {
 		return fmt.Errorf("projections config: %w", err)
 	}
 	return nil
+}
+
+// trust is the feed's check of provenance, nil without a keyring.
+func (c Config) trust() func(eventstore.Envelope) error {
+	if c.Provenance == nil {
+		return nil
+	}
+	return c.Provenance.Verify
 }

@@ -212,6 +212,7 @@ func (r *ReadModels) runRouter(ctx context.Context, ctl *runControl, log LogRead
 		MaxRedeliveryDelay: r.cfg.RetryMaxInterval,
 		LiveBatchDelay:     r.cfg.LiveBatchDelay,
 		LiveBatchMaxDelay:  r.cfg.LiveBatchMaxDelay,
+		Trust:              r.cfg.trust(),
 		Logger:             r.cfg.Logger,
 	})
 	if err != nil {

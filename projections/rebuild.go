@@ -61,7 +61,7 @@ func (r *ReadModels) Rebuild(ctx context.Context, progress ProgressFunc) (_ Rebu
 	if err != nil {
 		return RebuildResult{}, fmt.Errorf("rebuild read models: %w", err)
 	}
-	f, err := startFeed(ctx, r.cfg.Store, 1, r.cfg.BufferSize, 0, 0)
+	f, err := startFeed(ctx, r.cfg.Store, 1, r.cfg.BufferSize, 0, 0, r.cfg.trust())
 	if err != nil {
 		return RebuildResult{}, fmt.Errorf("rebuild read models: %w", err)
 	}

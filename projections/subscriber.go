@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/attestation-ledger/attestation-ledger/eventstore"
 )
 
 // Batch is consecutive events of the global log, delivered in one
@@ -64,6 +66,9 @@ type SubscriberConfig struct {
 	// LiveBatchMaxDelay is optional: how long that wait may grow while
 	// events pour in (default: LiveBatchDelay, no growth).
 	LiveBatchMaxDelay time.Duration
+	// Trust is optional: it tells the events the command side wrote (nil)
+	// from the others, which no read model uses. Nil trusts every event.
+	Trust func(eventstore.Envelope) error
 	// Logger is optional; slog.Default() when nil.
 	Logger *slog.Logger
 }
@@ -151,7 +156,7 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	if err != nil {
 		return nil, fmt.Errorf("subscribe to %s: start position: %w", topic, err)
 	}
-	f, err := startFeed(ctx, s.cfg.Store, from, s.cfg.BufferSize, s.cfg.LiveBatchDelay, s.cfg.LiveBatchMaxDelay)
+	f, err := startFeed(ctx, s.cfg.Store, from, s.cfg.BufferSize, s.cfg.LiveBatchDelay, s.cfg.LiveBatchMaxDelay, s.cfg.Trust)
 	if err != nil {
 		return nil, fmt.Errorf("subscribe to %s: %w", topic, err)
 	}

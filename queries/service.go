@@ -16,6 +16,7 @@ import (
 	"github.com/attestation-ledger/attestation-ledger/eventstore"
 	"github.com/attestation-ledger/attestation-ledger/integrity"
 	"github.com/attestation-ledger/attestation-ledger/internal/errs"
+	"github.com/attestation-ledger/attestation-ledger/internal/provenance"
 	"github.com/attestation-ledger/attestation-ledger/projections"
 	"github.com/attestation-ledger/attestation-ledger/views"
 )
@@ -39,6 +40,10 @@ type ReadModels interface {
 type Config struct {
 	// Store is required: histories, the global log and time travel.
 	Store eventstore.Store
+	// Provenance is optional: what tells the events the command side wrote
+	// from the others, which time travel leaves out. Nil trusts every
+	// event: tests only.
+	Provenance *provenance.Keyring
 	// ReadModels is required.
 	ReadModels ReadModels
 	// Ledger is required: checkpoints and inclusion proofs.
@@ -153,11 +158,17 @@ func (s *Service) companyEvents(ctx context.Context, siren domain.SIREN) ([]even
 	if err != nil {
 		return nil, nil, fmt.Errorf("read company %s: %w", siren, err)
 	}
-	events := make([]domain.Event, len(envs))
-	for i, env := range envs {
-		if events[i], err = views.Decode(env); err != nil {
+	trusted := envs[:0:0]
+	events := make([]domain.Event, 0, len(envs))
+	for _, env := range envs {
+		if s.cfg.Provenance != nil && s.cfg.Provenance.Verify(env) != nil {
+			continue // evidence of an attack, not a fact about the company
+		}
+		e, err := views.Decode(env)
+		if err != nil {
 			return nil, nil, fmt.Errorf("read company %s: %w", siren, err)
 		}
+		trusted, events = append(trusted, env), append(events, e)
 	}
-	return envs, events, nil
+	return trusted, events, nil
 }

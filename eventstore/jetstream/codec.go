@@ -67,6 +67,7 @@ type record struct {
 	Actor         eventstore.Actor `json:"actor"`
 	CorrelationID string           `json:"correlationId,omitempty"`
 	CausationID   string           `json:"causationId,omitempty"`
+	Provenance    string           `json:"provenance,omitempty"`
 	Data          json.RawMessage  `json:"data"`
 }
 
@@ -87,12 +88,12 @@ func encode(e eventstore.NewEvent) (encoded, error) {
 	e.Data = data.Bytes()
 	e.OccurredAt = e.OccurredAt.UTC()
 	var buf bytes.Buffer
-	buf.Grow(len(e.Data) + len(e.ID) + len(e.Type) + len(e.CorrelationID) + len(e.CausationID) + 192)
+	buf.Grow(len(e.Data) + len(e.ID) + len(e.Type) + len(e.CorrelationID) + len(e.CausationID) + len(e.Provenance) + 192)
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	err := enc.Encode(record{
 		ID: e.ID, Type: e.Type, SchemaVersion: e.SchemaVersion, OccurredAt: e.OccurredAt,
-		Actor: e.Actor, CorrelationID: e.CorrelationID, CausationID: e.CausationID, Data: e.Data,
+		Actor: e.Actor, CorrelationID: e.CorrelationID, CausationID: e.CausationID, Provenance: e.Provenance, Data: e.Data,
 	})
 	if err != nil {
 		return encoded{}, fmt.Errorf("%w: event %s: %v", eventstore.ErrInvalidEvent, e.ID, err)
@@ -112,7 +113,7 @@ func (e *encoded) envelope(stream string, version, position uint64) eventstore.E
 		Type: e.event.Type, SchemaVersion: e.event.SchemaVersion, ID: e.event.ID,
 		OccurredAt: e.event.OccurredAt, Actor: e.event.Actor,
 		CorrelationID: e.event.CorrelationID, CausationID: e.event.CausationID,
-		Data: e.event.Data,
+		Data: e.event.Data, Provenance: e.event.Provenance,
 	}
 }
 
@@ -134,6 +135,6 @@ func decode(subject string, seq uint64, hdr nats.Header, payload []byte) (events
 		Position: seq, Stream: stream, Version: version,
 		Type: r.Type, SchemaVersion: r.SchemaVersion, ID: r.ID,
 		OccurredAt: r.OccurredAt.UTC(), Actor: r.Actor,
-		CorrelationID: r.CorrelationID, CausationID: r.CausationID, Data: r.Data,
+		CorrelationID: r.CorrelationID, CausationID: r.CausationID, Data: r.Data, Provenance: r.Provenance,
 	}, nil
 }

@@ -19,7 +19,7 @@ func decodeRecord(p []byte) (record, error) {
 }
 
 // decodeRecordFast decodes what encode writes: compact JSON, fields in
-// order, optional correlationId and causationId, data last. It gives up
+// order, optional correlationId, causationId and provenance, data last. It gives up
 // (false) at the first byte it does not expect.
 func decodeRecordFast(p []byte) (r record, ok bool) {
 	d := scanner{b: p}
@@ -45,6 +45,9 @@ func decodeRecordFast(p []byte) (r record, ok bool) {
 		return record{}, false
 	}
 	if d.lit(`,"causationId":`) && !d.str(&r.CausationID) {
+		return record{}, false
+	}
+	if d.lit(`,"provenance":`) && !d.str(&r.Provenance) {
 		return record{}, false
 	}
 	if !d.lit(`,"data":`) {

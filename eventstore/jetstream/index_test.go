@@ -148,3 +148,19 @@ func TestAttestationIndexIsPersistedAsynchronously(t *testing.T) {
 		t.Fatalf("the index's stream persists in mode %v", mode)
 	}
 }
+
+// A setting is fixed by the first claim, whoever makes it.
+func TestSettingsAreFixedOnce(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, t.TempDir())
+	set, err := s.Settings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := set.Claim(ctx, "provenance-from", "12"); err != nil || v != "12" {
+		t.Fatalf("first claim: %q %v", v, err)
+	}
+	if v, err := set.Claim(ctx, "provenance-from", "40"); err != nil || v != "12" {
+		t.Fatalf("second claim: %q %v, want the first value", v, err)
+	}
+}

@@ -46,6 +46,15 @@ func TestGoldenRecords(t *testing.T) {
 			Data: json.RawMessage(`{"requestId":"01HZ8Q6W3KJ5V2N9D4T7XG0BRM","siren":"732829320","bankCode":"30004",` +
 				`"amountCents":45000000,"requestedOn":"2020-04-02","company":{"name":"Boulangerie Dupont \u0026 Fils"}}`),
 		}},
+		// With the provenance the command side writes since events carry it.
+		{"record.v1.provenance.json", eventstore.NewEvent{
+			ID: "01HZ8Q6W3M0Q4E2A9B7C5D3F1H", Type: "attestation.issued", SchemaVersion: 1,
+			OccurredAt:    time.Date(2020, 4, 2, 9, 14, 7, 123456789, time.UTC),
+			Actor:         eventstore.Actor{Role: "bank", ID: "30004"},
+			CorrelationID: "01HZ8Q6VZ5XK3R1T9N7M5P3B2A", CausationID: "idem:bnp-2020-04-02-000173",
+			Provenance: "hmac-sha256:k7Q2:3N0c2hhLXNpZ25lZC1ieS10aGUtY29tbWFuZC1zaWRl",
+			Data:       json.RawMessage(`{"number":"PGE-7M29-XPJ3-S5DV-CQ11","amountCents":45000000}`),
+		}},
 		// Without the optional correlation and causation ids, which are
 		// then left out.
 		{"record.v1.minimal.json", eventstore.NewEvent{
@@ -87,6 +96,7 @@ func TestGoldenRecords(t *testing.T) {
 			want := eventstore.Envelope{
 				Position: 42, Stream: stream, Version: 12, Type: e.Type, SchemaVersion: e.SchemaVersion, ID: e.ID,
 				OccurredAt: e.OccurredAt, Actor: e.Actor, CorrelationID: e.CorrelationID, CausationID: e.CausationID, Data: e.Data,
+				Provenance: e.Provenance,
 			}
 			if !reflect.DeepEqual(env, want) {
 				t.Errorf("decoding the golden gave\n %+v\nwant\n %+v", env, want)

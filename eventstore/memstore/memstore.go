@@ -55,6 +55,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 			Actor:         e.Actor,
 			CorrelationID: e.CorrelationID,
 			CausationID:   e.CausationID,
+			Provenance:    e.Provenance,
 		}
 		var data bytes.Buffer
 		if err := json.Compact(&data, e.Data); err != nil {

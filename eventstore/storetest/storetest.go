@@ -249,6 +249,7 @@ func testEnvelopeRoundTrip(t *testing.T, s eventstore.Store) {
 		Actor:         eventstore.Actor{Role: "bank", ID: "30004-agent-7"},
 		CorrelationID: "corr-ü-1",
 		CausationID:   "cmd-42",
+		Provenance:    "hmac-sha256:k1:3q2-7w",
 		Data:          json.RawMessage("{\n  \"amount\": \"150000.00\",\n  \"note\": \"<é&>\", \"list\": [1, 2]\n}"),
 	}
 	res := mustAppend(t, s, stream, eventstore.NoStream(), e)
@@ -257,13 +258,13 @@ func testEnvelopeRoundTrip(t *testing.T, s eventstore.Store) {
 		want := eventstore.Envelope{
 			Position: 1, Stream: stream, Version: 1, Type: e.Type, SchemaVersion: 3, ID: e.ID,
 			OccurredAt: e.OccurredAt.UTC(), Actor: e.Actor, CorrelationID: e.CorrelationID, CausationID: e.CausationID,
-			Data: json.RawMessage(`{"amount":"150000.00","note":"<é&>","list":[1,2]}`),
+			Data: json.RawMessage(`{"amount":"150000.00","note":"<é&>","list":[1,2]}`), Provenance: e.Provenance,
 		}
 		if got.Position != want.Position || got.Stream != want.Stream || got.Version != want.Version ||
 			got.Type != want.Type || got.SchemaVersion != want.SchemaVersion || got.ID != want.ID ||
 			!got.OccurredAt.Equal(want.OccurredAt) || got.OccurredAt.Location() != time.UTC ||
 			got.Actor != want.Actor || got.CorrelationID != want.CorrelationID || got.CausationID != want.CausationID ||
-			string(got.Data) != string(want.Data) {
+			string(got.Data) != string(want.Data) || got.Provenance != want.Provenance {
 			t.Fatalf("%s:\n got %+v (data %s)\nwant %+v (data %s)", where, got, got.Data, want, want.Data)
 		}
 	}

@@ -242,10 +242,13 @@ func TestMethodsParamsAndFiltersAreChecked(t *testing.T) {
 // the metrics count it, and the service stays ready and answering.
 func TestDeadLettersShowInReadyzAndMetrics(t *testing.T) {
 	s := startService(t, t.TempDir())
-	res, err := s.store.Append(t.Context(), "company-732829320", eventstore.Any(), eventstore.NewEvent{
+	// Written by the ledger (its provenance verifies), yet not decodable.
+	poison := eventstore.NewEvent{
 		ID: "poison-1", Type: domain.TypeLoanRequestSubmitted, SchemaVersion: 1, OccurredAt: time.Now(),
 		Data: []byte(`{"requestId":"x","siren":"not a siren"}`),
-	})
+	}
+	s.app.Provenance().Sign("company-732829320", 1, &poison)
+	res, err := s.store.Append(t.Context(), "company-732829320", eventstore.NoStream(), poison)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,6 +42,16 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	body := map[string]any{"ready": ok, "checks": checks}
+	// Events whose provenance does not verify were written by someone
+	// other than the ledger (a forged message in the store): no read
+	// model uses them; they show here as what they are, an alarm.
+	if s.cfg.Untrusted != nil {
+		n, first := s.cfg.Untrusted()
+		body["untrustedEvents"] = map[string]any{"count": n, "firstPositions": nonNilPositions(first)}
+		if n > 0 {
+			checks["untrustedEvents"] = fmt.Sprintf("%d events in the store were not written by the ledger (bad or missing provenance); none is used", n)
+		}
+	}
 	// Dead letters show here, without making the service unready: one
 	// event a projector could not apply must not take the API down.
 	if st, err := s.cfg.ReadModels.Status(ctx); err == nil {
@@ -59,4 +69,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusServiceUnavailable
 	}
 	writeJSON(w, status, body)
+}
+
+func nonNilPositions(p []uint64) []uint64 {
+	if p == nil {
+		return []uint64{}
+	}
+	return p
 }

@@ -44,6 +44,9 @@ type Config struct {
 	Ledger *integrity.Log
 	// Registry is required: the metrics registry served at /metrics.
 	Registry *prometheus.Registry
+	// Untrusted is optional: how many events of the store failed their
+	// provenance check, and the first positions, for /readyz.
+	Untrusted func() (count int, first []uint64)
 	// Ready is optional: extra readiness checks for /readyz.
 	Ready func(ctx context.Context) error
 	// Now is optional: the clock (time.Now by default).
