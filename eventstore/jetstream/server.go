@@ -32,6 +32,12 @@ func startEmbedded(cfg *Config) (*server.Server, error) {
 		NoSigs:     true,
 		DontListen: cfg.Listen == "",
 	}
+	// With users, no client gets in without an nkey, in-process or not.
+	users, err := embeddedUsers(cfg)
+	if err != nil {
+		return nil, err
+	}
+	opts.Nkeys = users
 	if cfg.Listen != "" {
 		host, port, err := net.SplitHostPort(cfg.Listen)
 		if err != nil {
@@ -88,6 +94,13 @@ func connect(cfg *Config, ns *server.Server) (*nats.Conn, error) {
 			}
 			log.Warn("eventstore: NATS asynchronous error", "subject", subject, "err", err)
 		}),
+	}
+	if len(cfg.NKeySeed) > 0 {
+		o, err := nkeyOption(cfg.NKeySeed)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, o)
 	}
 	url := cfg.URL
 	if ns != nil {
