@@ -35,6 +35,12 @@ type Config struct {
 	// DataDir is required: it holds the embedded event store, the read
 	// models, the verifiable log and the keys.
 	DataDir string
+	// KeysDir is optional: the keys dir (every key of the deployment;
+	// default <DataDir>/keys). Missing keys are created at start.
+	KeysDir string
+	// Replicas is optional: the replicas of the ledger stream and of every
+	// bucket (default 1; more needs NATSURL, a cluster).
+	Replicas int
 	// NATSURL is optional: an external NATS server or cluster; empty starts
 	// the embedded server in DataDir.
 	NATSURL string
@@ -143,10 +149,14 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 // token key.
 func (a *App) open(ctx context.Context, dirs datadir.Layout) (err error) {
 	cfg := a.cfg
-	a.Store, err = jetstream.Open(ctx, jetstream.Config{
-		DataDir: dirs.Store, Listen: cfg.NATSListen, URL: cfg.NATSURL,
-		CredentialsFile: cfg.NATSCredentials, Logger: cfg.Logger.With("component", "eventstore"),
-	})
+	keys := dirs.KeysDir(cfg.KeysDir)
+	storeCfg, err := a.openKeys(dirs, keys)
+	if err != nil {
+		return err
+	}
+	storeCfg.DataDir, storeCfg.Listen, storeCfg.URL, storeCfg.CredentialsFile = dirs.Store, cfg.NATSListen, cfg.NATSURL, cfg.NATSCredentials
+	storeCfg.Replicas, storeCfg.Logger = cfg.Replicas, cfg.Logger.With("component", "eventstore")
+	a.Store, err = jetstream.Open(ctx, storeCfg)
 	if err != nil {
 		return fmt.Errorf("open event store: %w", err)
 	}
@@ -158,7 +168,7 @@ func (a *App) open(ctx context.Context, dirs datadir.Layout) (err error) {
 		return fmt.Errorf("open read models: %w", err)
 	}
 	a.Ledger, err = integrity.Open(ctx, integrity.Config{
-		Dir: dirs.Ledger, KeyDir: dirs.Keys, Origin: cfg.Origin,
+		Dir: dirs.Ledger, KeyDir: keys.Dir, Origin: cfg.Origin,
 		Logger: cfg.Logger.With("component", "integrity"),
 	})
 	if err != nil {
@@ -167,8 +177,43 @@ func (a *App) open(ctx context.Context, dirs datadir.Layout) (err error) {
 	if err := a.registerLedgerMetrics(); err != nil {
 		return err
 	}
-	a.Signer, err = auth.LoadOrCreateKey(dirs.TokenKeyDir)
+	a.Signer, err = auth.LoadKeyFile(keys.TokenKey)
 	return err
+}
+
+// openKeys moves a token key left at the data dir's old place into the
+// keys dir, creates the missing keys, and returns the store's NATS users:
+// the embedded server admits the ledger's nkey and the auditor's only.
+func (a *App) openKeys(dirs datadir.Layout, keys datadir.Keys) (jetstream.Config, error) {
+	moved, leftover, err := dirs.MoveLegacyTokenKey(keys)
+	if err != nil {
+		return jetstream.Config{}, err
+	}
+	if moved {
+		a.log.Info("moved the token key into the keys dir", "from", dirs.LegacyTokenKey, "to", keys.TokenKey)
+	}
+	if leftover != "" {
+		a.log.Warn("the data dir has an old token key unlike the keys dir's: the keys dir's signs and verifies tokens", "unused", leftover, "keys_dir", keys.Dir)
+	}
+	created, _, err := keys.Init(a.cfg.Origin)
+	if err != nil {
+		return jetstream.Config{}, err
+	}
+	if len(created) > 0 {
+		a.log.Info("created keys", "keys_dir", keys.Dir, "files", created)
+	}
+	if a.cfg.NATSURL != "" {
+		return jetstream.Config{}, nil // the external server's credentials are NATSCredentials
+	}
+	seed, _, err := datadir.LoadNATSSeed(keys.NATSLedger)
+	if err != nil {
+		return jetstream.Config{}, err
+	}
+	_, auditor, err := datadir.LoadNATSSeed(keys.NATSAuditor)
+	if err != nil {
+		return jetstream.Config{}, err
+	}
+	return jetstream.Config{NKeySeed: seed, AuditorNKeys: []string{auditor}}, nil
 }
 
 // serveHTTP builds the command handlers, the query service and the HTTP
