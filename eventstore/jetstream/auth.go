@@ -59,25 +59,25 @@ func ledgerPermissions() *server.Permissions {
 	}
 }
 
-// AuditorSubjects are the subjects a read-only auditor publishes to (all
-// requests to the JetStream API): the ledger stream's info, direct and
-// message gets, and creating, reading and pulling from its own consumers.
-// Nothing else: no event subject, no stream or consumer deletion, purge or
-// update. Replies come on the auditor's _INBOX.
+// AuditAccount is the account of the embedded server's read-only
+// auditors. It holds no stream: it imports from the ledger's account
+// (the global one) only the read requests of AuditorSubjects, so that no
+// reply subject an auditor picks, and no consumer it could create, lands
+// a message in a stream of the ledger's account.
+const AuditAccount = "AUDIT"
+
+// AuditorSubjects are the JetStream API requests a read-only auditor may
+// make, on the ledger stream only: its info, message gets, and direct gets
+// (one, or a batch: how an auditor tails the log). Nothing else: no event
+// subject, no consumer, no delete, purge or update.
 func AuditorSubjects() []string {
 	s := StreamName
 	return []string{
-		"$JS.API.INFO",
+		"$JS.API.INFO", // the ledger account's; also keeps the audit account off JetStream of its own
 		"$JS.API.STREAM.INFO." + s,
 		"$JS.API.STREAM.MSG.GET." + s,
 		"$JS.API.DIRECT.GET." + s,
 		"$JS.API.DIRECT.GET." + s + ".>",
-		"$JS.API.CONSUMER.CREATE." + s,
-		"$JS.API.CONSUMER.CREATE." + s + ".>",
-		"$JS.API.CONSUMER.INFO." + s + ".>",
-		"$JS.API.CONSUMER.MSG.NEXT." + s + ".>",
-		"$JS.ACK." + s + ".>",
-		"$JS.FC." + s + ".>",
 	}
 }
 
@@ -88,6 +88,43 @@ func auditorPermissions() *server.Permissions {
 		Publish:   &server.SubjectPermission{Allow: AuditorSubjects()},
 		Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX.>"}},
 	}
+}
+
+// linkAuditAccount lets the audit account ask the ledger's account (the
+// global one) for AuditorSubjects. It runs before the server starts, so
+// that JetStream gives the audit account none of its own.
+func linkAuditAccount(ns *server.Server) error {
+	gacc := ns.GlobalAccount()
+	aud, err := ns.LookupAccount(AuditAccount)
+	if err != nil {
+		return fmt.Errorf("audit account: %w", err)
+	}
+	for _, subj := range AuditorSubjects() {
+		// A batch of direct gets answers with several messages.
+		if err := gacc.AddServiceExportWithResponse(subj, server.Streamed, []*server.Account{aud}); err != nil {
+			return fmt.Errorf("export %s to the audit account: %w", subj, err)
+		}
+		if err := aud.AddServiceImport(gacc, subj, subj); err != nil {
+			return fmt.Errorf("import %s into the audit account: %w", subj, err)
+		}
+	}
+	return nil
+}
+
+// enableLedgerJetStream turns JetStream on for the ledger's account, which
+// a server with accounts beside the global one does not do by itself. Its
+// streams are where they always were, in the global account's store dir.
+func enableLedgerJetStream(ns *server.Server) error {
+	gacc := ns.GlobalAccount()
+	if gacc.JetStreamEnabled() {
+		return nil
+	}
+	unlimited := server.JetStreamAccountLimits{MaxMemory: -1, MaxStore: -1, MaxStreams: -1, MaxConsumers: -1,
+		MaxAckPending: -1, MemoryMaxStreamBytes: -1, StoreMaxStreamBytes: -1}
+	if err := gacc.EnableJetStream(map[string]server.JetStreamAccountLimits{"": unlimited}, nil); err != nil {
+		return fmt.Errorf("enable JetStream on the ledger's account: %w", err)
+	}
+	return nil
 }
 
 // embeddedUsers are the users the embedded server admits: the ledger's and
@@ -102,8 +139,12 @@ func embeddedUsers(cfg *Config) ([]*server.NkeyUser, error) {
 		return nil, err
 	}
 	users := []*server.NkeyUser{{Nkey: pub, Permissions: ledgerPermissions()}}
+	if len(cfg.AuditorNKeys) == 0 {
+		return users, nil
+	}
+	aud := server.NewAccount(AuditAccount)
 	for _, a := range cfg.AuditorNKeys {
-		users = append(users, &server.NkeyUser{Nkey: a, Permissions: auditorPermissions()})
+		users = append(users, &server.NkeyUser{Nkey: a, Account: aud, Permissions: auditorPermissions()})
 	}
 	return users, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	njs "github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
+	"github.com/synadia-io/orbit.go/jetstreamext"
 
 	"github.com/attestation-ledger/attestation-ledger/eventstore"
 	"github.com/attestation-ledger/attestation-ledger/eventstore/jetstream"
@@ -151,6 +152,8 @@ func TestLedgerUserCannotDeleteOrPurge(t *testing.T) {
 }
 
 // A read-only auditor reads the ledger stream, and publishes nothing.
+// (Consumers are not an auditor's: a push consumer's deliver subject would
+// let it publish into the ledger's account; direct gets tail the log.)
 func TestAuditorReadsButCannotWrite(t *testing.T) {
 	ctx := context.Background()
 	seed, _ := newUser(t)
@@ -180,21 +183,22 @@ func TestAuditorReadsButCannotWrite(t *testing.T) {
 	if m, err := st.GetMsg(ctx, 3, njs.WithGetMsgSubject("")); err != nil || m.Sequence != 3 {
 		t.Fatalf("get: %v", err)
 	}
-	// Tailing: an ordered consumer reads every event.
-	cons, err := st.OrderedConsumer(ctx, njs.OrderedConsumerConfig{})
+	// Tailing: batches of direct gets read every event, from any position.
+	msgs, err := jetstreamext.GetBatch(ctx, js, jetstream.StreamName, 10, jetstreamext.GetBatchSeq(1))
 	if err != nil {
-		t.Fatalf("consumer as the auditor: %v", err)
-	}
-	batch, err := cons.Fetch(3, njs.FetchMaxWait(2*time.Second))
-	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("batch get as the auditor: %v", err)
 	}
 	n := 0
-	for range batch.Messages() {
-		n++
+	for m, err := range msgs {
+		if err != nil {
+			t.Fatalf("batch get as the auditor: %v", err)
+		}
+		if n++; m.Sequence != uint64(n) {
+			t.Fatalf("batch get: message %d has sequence %d", n, m.Sequence)
+		}
 	}
 	if n != 3 {
-		t.Fatalf("the auditor read %d events, want 3 (%v)", n, batch.Error())
+		t.Fatalf("the auditor read %d events, want 3", n)
 	}
 
 	// No publish to an event subject.
@@ -221,6 +225,10 @@ func TestAuditorReadsButCannotWrite(t *testing.T) {
 			return err
 		},
 		"checkpoints": func(c context.Context) error { _, err := js.Stream(c, jetstream.CheckpointsStream); return err },
+		"consumer": func(c context.Context) error {
+			_, err := st.OrderedConsumer(c, njs.OrderedConsumerConfig{})
+			return err
+		},
 	} {
 		rctx, cancel := context.WithTimeout(ctx, time.Second)
 		err := refused(rctx)
@@ -236,5 +244,87 @@ func TestAuditorReadsButCannotWrite(t *testing.T) {
 	}
 	if got, err := s.Head(ctx); err != nil || got != 3 {
 		t.Fatalf("the stream's head is %d after the auditor's attempts, want 3 (%v)", got, err)
+	}
+}
+
+// An auditor lives in an account of its own, which holds no stream: a
+// reply subject it picks for a read, or a consumer's deliver subject,
+// cannot land a message in a stream or bucket of the ledger. (In the
+// ledger's account, both did: a direct get answered into the idempotency
+// bucket, a push consumer delivered into the checkpoints stream.)
+func TestAuditorCannotInjectThroughReplies(t *testing.T) {
+	ctx := context.Background()
+	seed, _ := newUser(t)
+	audSeed, audPub := newUser(t)
+	s := openStore(t, t.TempDir(), withNKey(seed, audPub))
+	if _, err := s.Append(ctx, "company-1", eventstore.Any(), benchEvent()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.IdempotencyKeys(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cps, err := s.Checkpoints(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := connectAs(t, s.ClientURL(), audSeed, &violations{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nc.Request("$JS.API.CONSUMER.CREATE."+jetstream.StreamName,
+		[]byte(`{"stream_name":"LEDGER","config":{"deliver_subject":"ledger-checkpoints.published","ack_policy":"none"}}`), 500*time.Millisecond); err == nil {
+		t.Error("the auditor created a push consumer")
+	}
+	for _, r := range []struct{ subj, reply string }{
+		{"$JS.API.DIRECT.GET." + jetstream.StreamName, "$KV." + jetstream.KeysBucket + ".forged"},
+		{"$JS.API.STREAM.MSG.GET." + jetstream.StreamName, "ledger-checkpoints.published"},
+		{"$JS.API.DIRECT.GET." + jetstream.StreamName, "ledger-checkpoints.published"},
+	} {
+		if err := nc.PublishRequest(r.subj, r.reply, []byte(`{"seq":1}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	ledger, err := connectAs(t, s.ClientURL(), seed, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := njs.New(ledger)
+	for _, name := range []string{"KV_" + jetstream.KeysBucket, jetstream.CheckpointsStream} {
+		st, err := js.Stream(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info, err := st.Info(ctx); err != nil || info.State.Msgs != 0 {
+			t.Errorf("%s holds %d messages after the auditor's requests (%v)", name, info.State.Msgs, err)
+		}
+	}
+	if last, err := cps.Last(ctx); err != nil || last != 0 {
+		t.Fatalf("checkpoints: last %d, %v", last, err)
+	}
+}
+
+// A data dir of an embedded server without users (before the keys dir)
+// opens with them, and the other way round: the ledger's streams stay
+// where they were, in the global account.
+func TestUsersKeepTheStoredStreams(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	seed, _ := newUser(t)
+	_, audPub := newUser(t)
+	for i, mutate := range []func(*jetstream.Config){
+		func(*jetstream.Config) {}, withNKey(seed, audPub), func(*jetstream.Config) {}, withNKey(seed),
+	} {
+		s := openStore(t, dir, mutate)
+		res, err := s.Append(ctx, "company-1", eventstore.Any(), benchEvent())
+		if err != nil || res.Version != uint64(i+1) {
+			t.Fatalf("open %d: append %+v, %v (the stream's earlier events are lost)", i, res, err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
