@@ -18,7 +18,7 @@ func TestLayoutKeepsTheOnDiskPaths(t *testing.T) {
 		k.Dir: "/srv/ledger/keys", k.TokenKey: "/srv/ledger/keys/jwt-ed25519.pem",
 		k.CheckpointSigner: "/srv/ledger/keys/checkpoint-signer.key", k.CheckpointVerifier: "/srv/ledger/keys/checkpoint-verifier.key",
 		k.Provenance: "/srv/ledger/keys/provenance-hmac.key", k.NATSLedger: "/srv/ledger/keys/nats-ledger.nk",
-		k.NATSAuditor: "/srv/ledger/keys/nats-auditor.nk",
+		k.NATSAuditor:                          "/srv/ledger/keys/nats-auditor.nk",
 		l.KeysDir("/etc/ledger/keys").TokenKey: "/etc/ledger/keys/jwt-ed25519.pem",
 	} {
 		if got != want {
