@@ -33,7 +33,7 @@ import (
 // Config configures the service.
 type Config struct {
 	// DataDir is required: it holds the embedded event store, the read
-	// models, the verifiable log and the keys.
+	// models, the verifiable log and, unless KeysDir is set, the keys dir.
 	DataDir string
 	// KeysDir is optional: the keys dir (every key of the deployment;
 	// default <DataDir>/keys). Missing keys are created at start.
@@ -95,7 +95,10 @@ type App struct {
 	ReadModels *projections.ReadModels
 	Ledger     *integrity.Log
 	Signer     *auth.Signer
-	Registry   *prometheus.Registry
+	// Keys is the keys dir the service uses (the provenance key loads
+	// from it: Keys.LoadProvenanceKey).
+	Keys     datadir.Keys
+	Registry *prometheus.Registry
 	// Handler is the HTTP API.
 	Handler http.Handler
 
@@ -150,6 +153,7 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 func (a *App) open(ctx context.Context, dirs datadir.Layout) (err error) {
 	cfg := a.cfg
 	keys := dirs.KeysDir(cfg.KeysDir)
+	a.Keys = keys
 	storeCfg, err := a.openKeys(dirs, keys)
 	if err != nil {
 		return err
@@ -179,41 +183,6 @@ func (a *App) open(ctx context.Context, dirs datadir.Layout) (err error) {
 	}
 	a.Signer, err = auth.LoadKeyFile(keys.TokenKey)
 	return err
-}
-
-// openKeys moves a token key left at the data dir's old place into the
-// keys dir, creates the missing keys, and returns the store's NATS users:
-// the embedded server admits the ledger's nkey and the auditor's only.
-func (a *App) openKeys(dirs datadir.Layout, keys datadir.Keys) (jetstream.Config, error) {
-	moved, leftover, err := dirs.MoveLegacyTokenKey(keys)
-	if err != nil {
-		return jetstream.Config{}, err
-	}
-	if moved {
-		a.log.Info("moved the token key into the keys dir", "from", dirs.LegacyTokenKey, "to", keys.TokenKey)
-	}
-	if leftover != "" {
-		a.log.Warn("the data dir has an old token key unlike the keys dir's: the keys dir's signs and verifies tokens", "unused", leftover, "keys_dir", keys.Dir)
-	}
-	created, _, err := keys.Init(a.cfg.Origin)
-	if err != nil {
-		return jetstream.Config{}, err
-	}
-	if len(created) > 0 {
-		a.log.Info("created keys", "keys_dir", keys.Dir, "files", created)
-	}
-	if a.cfg.NATSURL != "" {
-		return jetstream.Config{}, nil // the external server's credentials are NATSCredentials
-	}
-	seed, _, err := datadir.LoadNATSSeed(keys.NATSLedger)
-	if err != nil {
-		return jetstream.Config{}, err
-	}
-	_, auditor, err := datadir.LoadNATSSeed(keys.NATSAuditor)
-	if err != nil {
-		return jetstream.Config{}, err
-	}
-	return jetstream.Config{NKeySeed: seed, AuditorNKeys: []string{auditor}}, nil
 }
 
 // serveHTTP builds the command handlers, the query service and the HTTP

@@ -39,6 +39,9 @@ func TestStartMovesTheOldTokenKeyIntoTheKeysDir(t *testing.T) {
 	if _, err := os.Stat(l.LegacyTokenKey); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the old key is still at the data dir's root: %v", err)
 	}
+	if _, key, err := a.Keys.LoadProvenanceKey(); err != nil || len(key) != datadir.ProvenanceKeySize {
+		t.Fatalf("the provenance key: %v", err)
+	}
 	for _, f := range []string{l.KeysDir("").TokenKey, l.KeysDir("").Provenance, l.KeysDir("").NATSLedger, l.KeysDir("").NATSAuditor} {
 		if fi, err := os.Stat(f); err != nil || fi.Mode().Perm() != 0o600 {
 			t.Fatalf("%s: %v", f, err)
