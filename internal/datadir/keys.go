@@ -211,10 +211,13 @@ func (k Keys) Init(origin string) (created []string, v Verifiers, err error) {
 	if err := os.MkdirAll(k.Dir, 0o700); err != nil {
 		return nil, v, fmt.Errorf("create keys dir: %w", err)
 	}
-	if _, err := os.Stat(k.TokenKey); errors.Is(err, fs.ErrNotExist) {
+	made, err := createIfMissing(k.TokenKey, newTokenKey)
+	if err != nil {
+		return nil, v, err
+	} else if made {
 		created = append(created, k.TokenKey)
 	}
-	s, err := auth.LoadOrCreateKeyFile(k.TokenKey)
+	s, err := auth.LoadKeyFile(k.TokenKey)
 	if err != nil {
 		return nil, v, err
 	}
@@ -223,7 +226,6 @@ func (k Keys) Init(origin string) (created []string, v Verifiers, err error) {
 		return nil, v, err
 	}
 	v.TokenPublicKeyPEM = string(pub)
-	var made bool
 	if v.CheckpointVerifierKey, made, err = integrity.InitKey(k.Dir, origin); err != nil {
 		return nil, v, err
 	} else if made {
@@ -268,6 +270,15 @@ func createIfMissing(path string, gen func() ([]byte, error)) (made bool, err er
 		return false, nil // created by another process meanwhile
 	}
 	return err == nil, err
+}
+
+// newTokenKey returns a new token signing key file.
+func newTokenKey() ([]byte, error) {
+	s, err := auth.GenerateKey()
+	if err != nil {
+		return nil, err
+	}
+	return s.PrivateKeyPEM()
 }
 
 // newProvenanceKey returns a new provenance key file: a random 8-byte key

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -200,5 +201,33 @@ func TestLoadTokenKeyCreatesNothing(t *testing.T) {
 	}
 	if _, err := os.Stat(k.Dir); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatal("the keys dir was created")
+	}
+}
+
+// Instances starting at once on a fresh shared keys dir agree on one set
+// of keys: each key is created by exactly one of them.
+func TestConcurrentInitAgrees(t *testing.T) {
+	k := NewKeys(filepath.Join(t.TempDir(), "keys"))
+	const n = 8
+	var wg sync.WaitGroup
+	results := make([]Verifiers, n)
+	created := make([][]string, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() { created[i], results[i], errs[i] = k.Init("") })
+	}
+	wg.Wait()
+	total := 0
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if results[i] != results[0] {
+			t.Fatalf("instance %d got other keys: %+v vs %+v", i, results[i], results[0])
+		}
+		total += len(created[i])
+	}
+	if total != 5 {
+		t.Fatalf("%d keys reported created, want each of the 5 once", total)
 	}
 }
