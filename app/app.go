@@ -34,8 +34,14 @@ import (
 // Config configures the service.
 type Config struct {
 	// DataDir is required: it holds the embedded event store, the read
-	// models, the verifiable log and the keys.
+	// models, the verifiable log and, unless KeysDir is set, the keys dir.
 	DataDir string
+	// KeysDir is optional: the keys dir (every key of the deployment;
+	// default <DataDir>/keys). Missing keys are created at start.
+	KeysDir string
+	// Replicas is optional: the replicas of the ledger stream and of every
+	// bucket (default 1; more needs NATSURL, a cluster).
+	Replicas int
 	// NATSURL is optional: an external NATS server or cluster; empty starts
 	// the embedded server in DataDir.
 	NATSURL string
@@ -90,7 +96,10 @@ type App struct {
 	ReadModels *projections.ReadModels
 	Ledger     *integrity.Log
 	Signer     *auth.Signer
-	Registry   *prometheus.Registry
+	// Keys is the keys dir the service uses (the provenance key loads
+	// from it: Keys.LoadProvenanceKey).
+	Keys     datadir.Keys
+	Registry *prometheus.Registry
 	// Handler is the HTTP API.
 	Handler http.Handler
 
@@ -145,18 +154,23 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 // token key.
 func (a *App) open(ctx context.Context, dirs datadir.Layout) (err error) {
 	cfg := a.cfg
-	a.Store, err = jetstream.Open(ctx, jetstream.Config{
-		DataDir: dirs.Store, Listen: cfg.NATSListen, URL: cfg.NATSURL,
-		CredentialsFile: cfg.NATSCredentials, Logger: cfg.Logger.With("component", "eventstore"),
-	})
-	if err != nil {
-		return fmt.Errorf("open event store: %w", err)
-	}
-	key, err := tempProvenanceKey(dirs.Keys)
+	keys := dirs.KeysDir(cfg.KeysDir)
+	a.Keys = keys
+	storeCfg, err := a.openKeys(dirs, keys)
 	if err != nil {
 		return err
 	}
-	if a.provenance, err = a.openProvenance(ctx, key); err != nil {
+	storeCfg.DataDir, storeCfg.Listen, storeCfg.URL, storeCfg.CredentialsFile = dirs.Store, cfg.NATSListen, cfg.NATSURL, cfg.NATSCredentials
+	storeCfg.Replicas, storeCfg.Logger = cfg.Replicas, cfg.Logger.With("component", "eventstore")
+	a.Store, err = jetstream.Open(ctx, storeCfg)
+	if err != nil {
+		return fmt.Errorf("open event store: %w", err)
+	}
+	keyID, secret, err := keys.LoadProvenanceKey()
+	if err != nil {
+		return err
+	}
+	if a.provenance, err = a.openProvenance(ctx, provenance.Key{ID: keyID, Secret: secret}); err != nil {
 		return err
 	}
 	a.ReadModels, err = projections.Open(ctx, projections.Config{
@@ -167,7 +181,7 @@ func (a *App) open(ctx context.Context, dirs datadir.Layout) (err error) {
 		return fmt.Errorf("open read models: %w", err)
 	}
 	lcfg := integrity.Config{
-		Dir: dirs.Ledger, KeyDir: dirs.Keys, Origin: cfg.Origin,
+		Dir: dirs.Ledger, KeyDir: keys.Dir, Origin: cfg.Origin,
 		Logger: cfg.Logger.With("component", "integrity"),
 	}
 	if err := a.shareCheckpoints(ctx, &lcfg); err != nil {
@@ -184,7 +198,7 @@ func (a *App) open(ctx context.Context, dirs datadir.Layout) (err error) {
 	if err := a.registerLedgerMetrics(); err != nil {
 		return err
 	}
-	a.Signer, err = auth.LoadOrCreateKey(dirs.TokenKeyDir)
+	a.Signer, err = auth.LoadKeyFile(keys.TokenKey)
 	return err
 }
 

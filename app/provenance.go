@@ -2,15 +2,8 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -68,26 +61,3 @@ func (a *App) openProvenance(ctx context.Context, key provenance.Key) (*provenan
 // Provenance returns the keyring that proves the events this deployment
 // writes.
 func (a *App) Provenance() *provenance.Keyring { return a.provenance }
-
-// tempProvenanceKey reads or creates the provenance key in dir.
-// TEMPORARY until the keys dir's loader lands.
-func tempProvenanceKey(dir string) (provenance.Key, error) {
-	path := filepath.Join(dir, "provenance-hmac.key")
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		secret := make([]byte, 32)
-		_, _ = rand.Read(secret)
-		b = []byte("p1 " + base64.StdEncoding.EncodeToString(secret) + "\n")
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return provenance.Key{}, err
-		}
-		if err := os.WriteFile(path, b, 0o600); err != nil {
-			return provenance.Key{}, err
-		}
-	} else if err != nil {
-		return provenance.Key{}, err
-	}
-	id, enc, _ := strings.Cut(strings.TrimSpace(string(b)), " ")
-	secret, err := base64.StdEncoding.DecodeString(enc)
-	return provenance.Key{ID: id, Secret: secret}, err
-}

@@ -10,7 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"sync"
 	"time"
@@ -19,9 +19,11 @@ import (
 
 	"github.com/attestation-ledger/attestation-ledger/domain"
 	"github.com/attestation-ledger/attestation-ledger/internal/errs"
+	"github.com/attestation-ledger/attestation-ledger/internal/keyfile"
 )
 
-// KeyFile is the name of the signing key's file in the data dir.
+// KeyFile is the name of the signing key's file in the keys dir (and, before
+// the keys dir, in the data dir).
 //
 // WARNING: a persisted contract: renaming it would lose every issued token.
 const KeyFile = "jwt-ed25519.pem"
@@ -71,15 +73,47 @@ func NewSigner(priv ed25519.PrivateKey) *Signer {
 	return &Signer{priv: priv, pub: priv.Public().(ed25519.PublicKey), now: time.Now, verified: map[string]verifiedToken{}}
 }
 
-// LoadOrCreateKey reads the signing key from dir, creating it (mode 0600)
-// if there is none yet.
+// LoadOrCreateKey reads the signing key KeyFile from dir, creating it
+// (mode 0600) if there is none yet.
 func LoadOrCreateKey(dir string) (*Signer, error) {
-	path := filepath.Join(dir, KeyFile)
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return createKey(path)
+	return LoadOrCreateKeyFile(filepath.Join(dir, KeyFile))
+}
+
+// LoadOrCreateKeyFile reads the signing key at path, creating it (mode
+// 0600, atomically, never over an existing key) if there is none yet. A
+// key readable by group or others is refused (keyfile.ErrExposed).
+func LoadOrCreateKeyFile(path string) (*Signer, error) {
+	s, err := LoadKeyFile(path)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return s, err
 	}
+	s, err = GenerateKey()
 	if err != nil {
+		return nil, err
+	}
+	pemKey, err := s.PrivateKeyPEM()
+	if err != nil {
+		return nil, err
+	}
+	// Two processes starting at once must not overwrite each other's
+	// key: the loser reads the winner's.
+	if err := keyfile.Create(path, 0o600, pemKey); errors.Is(err, fs.ErrExist) {
+		return LoadKeyFile(path)
+	} else if err != nil {
+		return nil, fmt.Errorf("create token key: %w", err)
+	}
+	return s, nil
+}
+
+// LoadKeyFile reads the signing key at path. It fails with an error
+// matching fs.ErrNotExist if there is none, and with keyfile.ErrExposed if
+// group or others can read it.
+func LoadKeyFile(path string) (*Signer, error) {
+	b, err := keyfile.Read(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, keyfile.ErrExposed) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("read token key: %w", err)
 	}
 	block, _ := pem.Decode(b)
@@ -97,39 +131,33 @@ func LoadOrCreateKey(dir string) (*Signer, error) {
 	return NewSigner(priv), nil
 }
 
-func createKey(path string) (*Signer, error) {
+// GenerateKey returns a signer with a new random key.
+func GenerateKey() (*Signer, error) {
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("generate token key: %w", err)
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	return NewSigner(priv), nil
+}
+
+// PrivateKeyPEM returns the signing key as a PKCS #8 PEM block, the format
+// of the key file.
+func (s *Signer) PrivateKeyPEM() ([]byte, error) {
+	der, err := x509.MarshalPKCS8PrivateKey(s.priv)
 	if err != nil {
 		return nil, fmt.Errorf("encode token key: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("create data dir: %w", err)
-	}
-	// O_EXCL: two processes starting at once must not overwrite each
-	// other's key; the loser reads the winner's.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
-		return LoadOrCreateKey(filepath.Dir(path))
-	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}
+
+// PublicKeyPEM returns the verifying key as a PKIX PEM block ("PUBLIC
+// KEY"): what another service needs to verify the tokens.
+func (s *Signer) PublicKeyPEM() ([]byte, error) {
+	der, err := x509.MarshalPKIXPublicKey(s.pub)
 	if err != nil {
-		return nil, fmt.Errorf("create token key: %w", err)
+		return nil, fmt.Errorf("encode token public key: %w", err)
 	}
-	if err := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("write token key: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("sync token key: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("close token key: %w", err)
-	}
-	return NewSigner(priv), nil
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
 }
 
 // ValidatePrincipal checks that a role exists and that the subject has the

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/attestation-ledger/attestation-ledger/internal/keyfile"
 )
 
 func TestKeyIsCreatedOnceWithMode0600(t *testing.T) {
@@ -38,6 +40,42 @@ func TestKeyIsCreatedOnceWithMode0600(t *testing.T) {
 	p, err := s2.Verify(tok)
 	if err != nil || p.Role != "bank" || p.Subject != "30004" {
 		t.Fatalf("reloaded key does not verify: %v %+v", err, p)
+	}
+}
+
+// A token key readable by group or others is refused, on one line naming
+// the file and the chmod to run (it used to be accepted).
+func TestExposedKeyIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := LoadOrCreateKey(dir); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, KeyFile)
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LoadOrCreateKey(dir)
+	if !errors.Is(err, keyfile.ErrExposed) || !strings.Contains(err.Error(), "chmod 600 "+path) || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("0644 token key: %v", err)
+	}
+}
+
+func TestPublicKeyPEMVerifiesTokens(t *testing.T) {
+	s, err := GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.PublicKeyPEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := jwt.ParseEdPublicKeyFromPEM(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := s.Issue(Principal{Role: "auditor", Subject: "alice"}, time.Hour)
+	if _, err := jwt.Parse(tok, func(*jwt.Token) (any, error) { return pub, nil }); err != nil {
+		t.Fatalf("the printed public key does not verify a token: %v", err)
 	}
 }
 

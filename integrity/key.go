@@ -1,7 +1,9 @@
 package integrity
 
 import (
+	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,15 +12,24 @@ import (
 	"strings"
 
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/attestation-ledger/attestation-ledger/internal/keyfile"
 )
 
 // Files of the signing key, in Config.KeyDir.
+//
+// WARNING: a persisted contract: renaming one loses the key of every
+// published checkpoint.
 const (
-	// signerKeyName holds the note signer key ("PRIVATE+KEY+name+hash+…"),
+	// SignerKeyFile holds the note signer key ("PRIVATE+KEY+name+hash+…"),
 	// mode 0600.
-	signerKeyName = "checkpoint-signer.key"
-	// verifierKeyName holds the matching verifier key, "name+hash+base64".
-	verifierKeyName = "checkpoint-verifier.key"
+	SignerKeyFile = "checkpoint-signer.key"
+	// VerifierKeyFile holds the matching verifier key, "name+hash+base64"
+	// (public, mode 0644). It can always be derived from the signer key.
+	VerifierKeyFile = "checkpoint-verifier.key"
+
+	signerKeyName   = SignerKeyFile
+	verifierKeyName = VerifierKeyFile
 )
 
 // key is the checkpoint signing key.
@@ -28,40 +39,100 @@ type key struct {
 	vkey     string
 }
 
+// InitKey creates the checkpoint signing key named origin in dir unless
+// one exists (never overwriting it), and returns its verifier key and
+// whether it was created. An existing key is checked as Open checks it:
+// refused if group or others can read it or if it is named after another
+// origin.
+func InitKey(dir, origin string) (verifierKey string, created bool, err error) {
+	if origin == "" {
+		origin = DefaultOrigin
+	}
+	k, created, err := loadOrCreate(dir, origin)
+	if err != nil {
+		return "", false, err
+	}
+	return k.vkey, created, nil
+}
+
 // loadOrCreateKey loads the key in dir, or creates one named name at first
-// start. The verifier key is written before the signer key, so a signer
-// key on disk always has its verifier key beside it.
+// start.
 func loadOrCreateKey(dir, name string) (*key, error) {
+	k, _, err := loadOrCreate(dir, name)
+	return k, err
+}
+
+// loadOrCreate loads the key in dir, or creates one named name (created is
+// then true). Two processes creating it at once agree on one key: the
+// signer key is created exclusively, and the loser reads the winner's. A
+// missing verifier key file is derived from the signer key.
+func loadOrCreate(dir, name string) (_ *key, created bool, err error) {
 	skeyPath := filepath.Join(dir, signerKeyName)
-	data, err := os.ReadFile(skeyPath)
+	data, err := keyfile.Read(skeyPath)
 	if errors.Is(err, fs.ErrNotExist) {
-		skey, vkey, err := note.GenerateKey(rand.Reader, name)
+		skey, _, gerr := note.GenerateKey(rand.Reader, name)
+		if gerr != nil {
+			return nil, false, fmt.Errorf("generate checkpoint key: %w", gerr)
+		}
+		err = keyfile.Create(skeyPath, 0o600, []byte(skey+"\n"))
+		switch {
+		case err == nil:
+			data, created = []byte(skey), true
+		case errors.Is(err, fs.ErrExist):
+			data, err = keyfile.Read(skeyPath)
+		}
+	}
+	if err != nil {
+		if errors.Is(err, keyfile.ErrExposed) {
+			return nil, false, err
+		}
+		return nil, false, fmt.Errorf("read checkpoint key: %w", err)
+	}
+	skey := strings.TrimSpace(string(data))
+	if created {
+		// A verifier key file left without its signer key belongs to no
+		// key any more: the new key's replaces it.
+		vkey, err := verifierOf(skey)
 		if err != nil {
-			return nil, fmt.Errorf("generate checkpoint key: %w", err)
+			return nil, false, err
 		}
 		if err := writeBytesAtomic(dir, verifierKeyName, 0o644, []byte(vkey+"\n")); err != nil {
-			return nil, fmt.Errorf("save verifier key: %w", err)
+			return nil, false, fmt.Errorf("save verifier key: %w", err)
 		}
-		if err := writeBytesAtomic(dir, signerKeyName, 0o600, []byte(skey+"\n")); err != nil {
-			return nil, fmt.Errorf("save checkpoint key: %w", err)
+	}
+	vkeyPath := filepath.Join(dir, verifierKeyName)
+	vdata, err := os.ReadFile(vkeyPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		vkey, derr := verifierOf(skey)
+		if derr != nil {
+			return nil, false, derr
 		}
-		return newKey(skey, vkey, name)
+		if err = keyfile.Create(vkeyPath, 0o644, []byte(vkey+"\n")); err == nil {
+			vdata = []byte(vkey)
+		} else if errors.Is(err, fs.ErrExist) {
+			vdata, err = os.ReadFile(vkeyPath)
+		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read checkpoint key: %w", err)
+		return nil, false, fmt.Errorf("read verifier key: %w", err)
 	}
-	fi, err := os.Stat(skeyPath)
-	if err != nil {
-		return nil, fmt.Errorf("stat checkpoint key: %w", err)
+	k, err := newKey(skey, strings.TrimSpace(string(vdata)), name)
+	return k, created, err
+}
+
+// verifierOf derives the verifier key of an Ed25519 note signer key
+// ("PRIVATE+KEY+name+hash+base64(alg, seed)").
+func verifierOf(skey string) (string, error) {
+	parts := strings.SplitN(skey, "+", 5)
+	if len(parts) != 5 || parts[0] != "PRIVATE" || parts[1] != "KEY" {
+		return "", errors.New("checkpoint key: malformed signer key")
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("checkpoint key %s is accessible to others (mode %v); chmod 600 it", skeyPath, fi.Mode().Perm())
+	raw, err := base64.StdEncoding.DecodeString(parts[4])
+	if err != nil || len(raw) != 1+ed25519.SeedSize || raw[0] != 1 {
+		return "", errors.New("checkpoint key: not an Ed25519 signer key")
 	}
-	vdata, err := os.ReadFile(filepath.Join(dir, verifierKeyName))
-	if err != nil {
-		return nil, fmt.Errorf("read verifier key: %w", err)
-	}
-	return newKey(strings.TrimSpace(string(data)), strings.TrimSpace(string(vdata)), name)
+	pub := ed25519.NewKeyFromSeed(raw[1:]).Public().(ed25519.PublicKey)
+	return note.NewEd25519VerifierKey(parts[2], pub)
 }
 
 func newKey(skey, vkey, name string) (*key, error) {

@@ -60,7 +60,7 @@ func newBenchRequestsCommand() *cobra.Command {
 	cmd.Flags().Int("clients", 64, "how many concurrent clients")
 	cmd.Flags().Uint64("seed", 0, "seed of the companies (default: the clock, so that each run asks for new companies)")
 	cmd.Flags().Bool("idempotency-keys", false, "send each request with an Idempotency-Key, as careful clients do")
-	addSettingFlags(cmd, "server", "data-dir")
+	addSettingFlags(cmd, "server", "data-dir", "keys-dir")
 	return cmd
 }
 
@@ -83,7 +83,7 @@ func newBenchLookupsCommand() *cobra.Command {
 	cmd.Flags().Int("count", 50000, "how many lookups")
 	cmd.Flags().Int("clients", 64, "how many concurrent clients")
 	cmd.Flags().Int("rate", 5000, "lookups per second (0: as fast as the clients go)")
-	addSettingFlags(cmd, "server", "data-dir")
+	addSettingFlags(cmd, "server", "data-dir", "keys-dir")
 	return cmd
 }
 

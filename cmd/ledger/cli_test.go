@@ -12,8 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/attestation-ledger/attestation-ledger/auth"
 	"github.com/attestation-ledger/attestation-ledger/integrity"
+	"github.com/attestation-ledger/attestation-ledger/internal/datadir"
 )
 
 // run executes the ledger command line in-process and returns its output.
@@ -70,7 +70,7 @@ func TestTokenIssue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := auth.LoadOrCreateKey(dir)
+	s, err := datadir.New(dir).KeysDir("").LoadTokenKey()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestTokenIssue(t *testing.T) {
 // offline; then tamper with the export and see verify fail.
 // startServer runs `ledger serve` on dir in-process on a free port and
 // returns its URL and a function that stops it.
-func startServer(t *testing.T, dir string) (string, func()) {
+func startServer(t *testing.T, dir string, extra ...string) (string, func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	ready := make(chan string, 1)
@@ -102,9 +102,9 @@ func startServer(t *testing.T, dir string) (string, func()) {
 	go func() {
 		cmd := &cobra.Command{Use: "serve"}
 		cmd.Flags().String("config", "", "")
-		addSettingFlags(cmd, "data-dir", "http-addr", "nats-url", "nats-creds", "nats-listen", "origin",
+		addSettingFlags(cmd, "data-dir", "keys-dir", "replicas", "http-addr", "nats-url", "nats-creds", "nats-listen", "origin",
 			"jwks-url", "jwt-issuer", "jwt-audience", "log-level")
-		_ = cmd.ParseFlags([]string{"--data-dir", dir, "--http-addr", "127.0.0.1:0", "--log-level", "warn"})
+		_ = cmd.ParseFlags(append([]string{"--data-dir", dir, "--http-addr", "127.0.0.1:0", "--log-level", "warn"}, extra...))
 		v, err := loadConfig(cmd)
 		if err != nil {
 			served <- err

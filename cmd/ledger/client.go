@@ -44,7 +44,7 @@ type apiClient struct {
 
 // addClientFlags declares the flags of commands that talk to a server.
 func addClientFlags(cmd *cobra.Command) {
-	addSettingFlags(cmd, "server", "token", "data-dir")
+	addSettingFlags(cmd, "server", "token", "data-dir", "keys-dir")
 }
 
 // newAPIClient returns a client of --server. Unless --token is set (and
@@ -61,13 +61,35 @@ func newAPIClient(v *viper.Viper, conns int) (*apiClient, error) {
 	if c.given != "" {
 		return c, nil
 	}
-	dirs := datadir.New(v.GetString("data-dir"))
-	s, err := dirs.LoadTokenKey()
+	keys, err := existingKeys(v)
 	if err != nil {
 		return nil, fmt.Errorf("mint a token: %w", err)
 	}
-	c.signer, c.keyDir = s, datadir.Abs(dirs.TokenKeyDir)
+	s, err := keys.LoadTokenKey()
+	if err != nil {
+		return nil, fmt.Errorf("mint a token: %w", err)
+	}
+	c.signer, c.keyDir = s, datadir.Abs(keys.Dir)
 	return c, nil
+}
+
+// existingKeys returns the keys dir of --keys-dir, or of the existing data
+// dir of --data-dir (failing, creating nothing, when it does not exist),
+// after moving a token key left at the data dir's old place into it.
+func existingKeys(v *viper.Viper) (datadir.Keys, error) {
+	dirs := datadir.New(v.GetString("data-dir"))
+	keys := dirs.KeysDir(v.GetString("keys-dir"))
+	if v.GetString("keys-dir") == "" {
+		if err := dirs.MustExist(); err != nil {
+			return keys, err
+		}
+	} else if err := keys.MustExist(); err != nil {
+		return keys, err
+	}
+	if _, _, err := dirs.MoveLegacyTokenKey(keys); err != nil {
+		return keys, err
+	}
+	return keys, nil
 }
 
 // token returns the token to call as p.
@@ -165,7 +187,7 @@ func (c *apiClient) failure(method, path string, status int, body []byte) *apiEr
 		if c.given != "" {
 			e.hint = "the server refused the given --token: expired, or signed by another key than the server's"
 		} else {
-			e.hint = fmt.Sprintf("the server refused the token minted from the key in %s: is the server using another --data-dir?", c.keyDir)
+			e.hint = fmt.Sprintf("the server refused the token minted from the key in %s: is the server using another --data-dir or --keys-dir?", c.keyDir)
 		}
 	}
 	return e

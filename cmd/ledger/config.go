@@ -23,7 +23,9 @@ import (
 var settings = []struct {
 	key, def, help string
 }{
-	{"data-dir", "./data", "directory of the embedded event store, read models and keys"},
+	{"data-dir", "./data", "directory of the embedded event store and read models (and of the keys dir by default)"},
+	{"keys-dir", "", "directory of every key: token, checkpoint, provenance, NATS users (default <data-dir>/keys)"},
+	{"replicas", "1", "replicas of the ledger stream and of every bucket (3 on a 3-node cluster)"},
 	{"http-addr", "127.0.0.1:8080", "address the HTTP API listens on"},
 	{"nats-url", "", "external NATS server or cluster URL(s); empty starts the embedded server"},
 	{"nats-creds", "", "NATS credentials file for nats-url"},

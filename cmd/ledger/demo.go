@@ -65,7 +65,7 @@ companies of an earlier run. Exits non-zero if any call failed.`,
 	cmd.Flags().Int("companies", 2000, "how many companies ask for attestations")
 	cmd.Flags().Int("concurrency", 32, "how many clients at once")
 	cmd.Flags().Uint64("seed", 0, "seed of the workload: the same seed gives the same companies (default: a fresh one, printed)")
-	addSettingFlags(cmd, "server", "data-dir")
+	addSettingFlags(cmd, "server", "data-dir", "keys-dir")
 	return cmd
 }
 

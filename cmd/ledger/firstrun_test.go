@@ -103,7 +103,7 @@ func TestReadingCommandsNeverCreateADataDir(t *testing.T) {
 	if _, err := run(t, "token", "issue", "--role", "admin", "--subject", "x", "--data-dir", missing); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(datadir.New(missing).TokenKey); err != nil {
+	if _, err := os.Stat(datadir.New(missing).KeysDir("").TokenKey); err != nil {
 		t.Fatalf("token issue did not create the key: %v", err)
 	}
 }

@@ -12,7 +12,7 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("config", "", "configuration file (default: ./ledger.yaml if present)")
-	root.AddCommand(newServeCommand(), newTokenCommand(), newDemoCommand(), newProjectionsCommand(),
+	root.AddCommand(newServeCommand(), newTokenCommand(), newKeysCommand(), newDemoCommand(), newProjectionsCommand(),
 		newExportCommand(), newVerifyCommand(), newBenchCommand(), newVersionCommand())
 	return root
 }

@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -35,21 +37,26 @@ func newServeCommand() *cobra.Command {
 			return serve(ctx, v, nil)
 		},
 	}
-	addSettingFlags(cmd, "data-dir", "http-addr", "nats-url", "nats-creds", "nats-listen", "origin",
+	addSettingFlags(cmd, "data-dir", "keys-dir", "replicas", "http-addr", "nats-url", "nats-creds", "nats-listen", "origin",
 		"jwks-url", "jwt-issuer", "jwt-audience", "log-level")
 	return cmd
 }
 
 // appConfig is the service's configuration from viper.
-func appConfig(v *viper.Viper, log *slog.Logger) app.Config {
+func appConfig(v *viper.Viper, log *slog.Logger) (app.Config, error) {
+	replicas, err := strconv.Atoi(strings.TrimSpace(v.GetString("replicas")))
+	if err != nil || replicas < 1 {
+		return app.Config{}, fmt.Errorf("replicas %q: want a number from 1 (3 on a 3-node cluster)", v.GetString("replicas"))
+	}
 	cfg := app.Config{
-		DataDir: v.GetString("data-dir"), NATSURL: v.GetString("nats-url"), NATSCredentials: v.GetString("nats-creds"),
+		DataDir: v.GetString("data-dir"), KeysDir: v.GetString("keys-dir"), Replicas: replicas,
+		NATSURL: v.GetString("nats-url"), NATSCredentials: v.GetString("nats-creds"),
 		NATSListen: v.GetString("nats-listen"), Origin: v.GetString("origin"), Logger: log,
 	}
 	if u := v.GetString("jwks-url"); u != "" {
 		cfg.JWKS = &auth.JWKSConfig{URL: u, Issuer: v.GetString("jwt-issuer"), Audience: v.GetString("jwt-audience")}
 	}
-	return cfg
+	return cfg, nil
 }
 
 // collectLessOften sets the garbage collector's target to 400 unless
@@ -71,7 +78,11 @@ func serve(ctx context.Context, v *viper.Viper, ready chan<- string) error {
 		return err
 	}
 	collectLessOften()
-	a, err := app.Start(ctx, appConfig(v, log))
+	cfg, err := appConfig(v, log)
+	if err != nil {
+		return err
+	}
+	a, err := app.Start(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -6,18 +6,18 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/attestation-ledger/attestation-ledger/auth"
-	"github.com/attestation-ledger/attestation-ledger/internal/datadir"
 )
 
 func newTokenCommand() *cobra.Command {
 	token := &cobra.Command{Use: "token", Short: "Manage API tokens"}
 	issue := &cobra.Command{
 		Use:   "issue --role R --subject S [--ttl 1h]",
-		Short: "Print a token signed by the key in the data dir (the key is created if the data dir has none)",
-		Long: `Print a token signed by the token key in --data-dir, creating the key if the
-data dir has none yet (a server started on that data dir later uses it). The
-data dir itself must exist: a wrong --data-dir (or working directory) fails
-instead of creating a new data dir whose tokens the server would refuse.`,
+		Short: "Print a token signed by the token key of the keys dir (the key is created if there is none)",
+		Long: `Print a token signed by the token key of --keys-dir (default: the keys dir of
+--data-dir), creating the key if there is none yet (a server started with that
+keys dir later uses it). The data dir (or the --keys-dir given) must exist: a
+wrong --data-dir (or working directory) fails instead of creating a new key
+whose tokens the server would refuse.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v, err := loadConfig(cmd)
@@ -32,11 +32,11 @@ instead of creating a new data dir whose tokens the server would refuse.`,
 			if err != nil {
 				return err
 			}
-			dirs := datadir.New(v.GetString("data-dir"))
-			if err := dirs.MustExist(); err != nil {
+			keys, err := existingKeys(v)
+			if err != nil {
 				return err
 			}
-			s, err := auth.LoadOrCreateKey(dirs.TokenKeyDir)
+			s, err := auth.LoadOrCreateKeyFile(keys.TokenKey)
 			if err != nil {
 				return err
 			}
@@ -51,7 +51,7 @@ instead of creating a new data dir whose tokens the server would refuse.`,
 	issue.Flags().String("role", "", "company, bank, auditor, regulator or admin")
 	issue.Flags().String("subject", "", "a company's SIREN, a bank's code, or a person's id")
 	issue.Flags().String("ttl", "1h", "lifetime of the token")
-	addSettingFlags(issue, "data-dir")
+	addSettingFlags(issue, "data-dir", "keys-dir")
 	token.AddCommand(issue)
 	return token
 }

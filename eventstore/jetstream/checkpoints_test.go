@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	njs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/attestation-ledger/attestation-ledger/eventstore"
@@ -77,8 +76,9 @@ func TestCheckpointsAreFencedAndSurviveRestart(t *testing.T) {
 
 func TestCheckpointsDenyDeleteAndPurge(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t, t.TempDir(), func(c *jetstream.Config) { c.Listen = "127.0.0.1:0" })
-	nc, err := nats.Connect(s.ClientURL())
+	seed, _ := newUser(t)
+	s := openStore(t, t.TempDir(), withNKey(seed))
+	nc, err := connectAs(t, s.ClientURL(), seed, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,6 +103,10 @@ func TestCheckpointsDenyDeleteAndPurge(t *testing.T) {
 	}
 	if err := st.Purge(ctx); err == nil {
 		t.Fatal("the checkpoints were purged")
+	}
+	// Beside the ledger user's permissions, the stream itself denies both.
+	if c := st.CachedInfo().Config; !c.DenyDelete || !c.DenyPurge {
+		t.Fatalf("the checkpoints stream allows delete or purge: %+v", c)
 	}
 }
 

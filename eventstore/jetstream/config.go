@@ -8,6 +8,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/nats-io/nkeys"
 )
 
 // Defaults of Config.
@@ -40,6 +42,19 @@ type Config struct {
 	// means the server listens on no port and the store reaches it
 	// in-process only.
 	Listen string
+
+	// NKeySeed is the nkey seed of the ledger's own NATS user ("SU…"). With
+	// the embedded server it is required with Listen: the server then
+	// admits no anonymous client, only this user (with every right but
+	// deleting or purging a stream) and the AuditorNKeys, and the store
+	// connects in-process with it. With URL it is optional: the store
+	// authenticates to the external server as this nkey user.
+	NKeySeed []byte
+	// AuditorNKeys are optional public nkeys ("U…") of read-only users of
+	// the embedded server: they may read the ledger stream (stream info,
+	// direct and message gets, consumers) and publish nothing else. They
+	// need NKeySeed.
+	AuditorNKeys []string
 
 	// URL is an optional external NATS server or cluster (several URLs
 	// separated by commas). When set, no embedded server is started.
@@ -156,6 +171,7 @@ func (c *Config) Validate() error {
 	} else if c.CredentialsFile != "" || c.Username != "" || c.Token != "" || c.TLS != nil || c.MonitorURL != "" {
 		errs = append(errs, errors.New("the options CredentialsFile, Username, Token, TLS and MonitorURL apply to URL only"))
 	}
+	errs = append(errs, c.validateAuth()...)
 	if c.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 			errs = append(errs, fmt.Errorf("listen address %q: %w", c.Listen, err))
@@ -195,4 +211,34 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("ConnectTimeout %v: want a positive duration", c.ConnectTimeout))
 	}
 	return errors.Join(errs...)
+}
+
+// validateAuth reports the problems of NKeySeed and AuditorNKeys.
+func (c *Config) validateAuth() []error {
+	var errs []error
+	if c.URL == "" && c.Listen != "" && len(c.NKeySeed) == 0 {
+		errs = append(errs, errors.New("a listening embedded server needs NKeySeed: it admits no anonymous client"))
+	}
+	if len(c.NKeySeed) > 0 {
+		if _, err := nkeyUser(c.NKeySeed); err != nil {
+			errs = append(errs, err)
+		}
+		if c.URL != "" && (c.CredentialsFile != "" || c.Username != "" || c.Token != "") {
+			errs = append(errs, errors.New("set one of NKeySeed, CredentialsFile, Username or Token"))
+		}
+	}
+	if len(c.AuditorNKeys) > 0 {
+		if c.URL != "" {
+			errs = append(errs, errors.New("AuditorNKeys apply to the embedded server only, not with URL"))
+		}
+		if len(c.NKeySeed) == 0 {
+			errs = append(errs, errors.New("AuditorNKeys need NKeySeed"))
+		}
+		for _, k := range c.AuditorNKeys {
+			if !nkeys.IsValidPublicUserKey(k) {
+				errs = append(errs, fmt.Errorf("auditor nkey %q is not a public user nkey", k))
+			}
+		}
+	}
+	return errs
 }

@@ -154,14 +154,15 @@ func TestServerGoneIsUnavailable(t *testing.T) {
 // cache goes stale as the other appends, and optimistic concurrency still
 // holds.
 func TestTwoStoresOneServer(t *testing.T) {
-	a := openStore(t, t.TempDir(), func(c *jetstream.Config) { c.Listen = "127.0.0.1:0" })
+	seed, _ := newUser(t)
+	a := openStore(t, t.TempDir(), withNKey(seed))
 	if a.ClientURL() == "" {
 		t.Fatal("a listening embedded store has no client URL")
 	}
 	if openStore(t, t.TempDir()).ClientURL() != "" {
 		t.Fatal("a non-listening embedded store has a client URL")
 	}
-	b, err := jetstream.Open(t.Context(), jetstream.Config{URL: a.ClientURL(), Logger: quietLogger()})
+	b, err := jetstream.Open(t.Context(), jetstream.Config{URL: a.ClientURL(), NKeySeed: seed, Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}

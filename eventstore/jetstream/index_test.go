@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	njs "github.com/nats-io/nats.go/jetstream"
 
 	"github.com/attestation-ledger/attestation-ledger/eventstore/jetstream"
@@ -124,14 +123,15 @@ func BenchmarkIndexClaims(b *testing.B) {
 // beside every append.
 func TestAttestationIndexIsPersistedAsynchronously(t *testing.T) {
 	ctx := context.Background()
-	s := openStore(t, t.TempDir(), func(c *jetstream.Config) { c.Listen = "127.0.0.1:0" })
+	seed, _ := newUser(t)
+	s := openStore(t, t.TempDir(), withNKey(seed))
 	if _, err := s.AttestationIndex(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.AttestationIndex(ctx); err != nil {
 		t.Fatalf("opened twice: %v", err)
 	}
-	nc, err := nats.Connect(s.ClientURL())
+	nc, err := connectAs(t, s.ClientURL(), seed, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,18 @@ func startEmbedded(cfg *Config) (*server.Server, error) {
 		NoSigs:     true,
 		DontListen: cfg.Listen == "",
 	}
+	// With users, no client gets in without an nkey, in-process or not.
+	users, err := embeddedUsers(cfg)
+	if err != nil {
+		return nil, err
+	}
+	opts.Nkeys = users
+	for _, u := range users {
+		if u.Account != nil {
+			opts.Accounts = []*server.Account{u.Account}
+			break
+		}
+	}
 	if cfg.Listen != "" {
 		host, port, err := net.SplitHostPort(cfg.Listen)
 		if err != nil {
@@ -50,11 +62,23 @@ func startEmbedded(cfg *Config) (*server.Server, error) {
 		return nil, fmt.Errorf("start embedded nats-server: %w", err)
 	}
 	ns.SetLoggerV2(serverLogger{cfg.Logger.With("component", "nats-server")}, false, false, false)
+	if len(opts.Accounts) > 0 {
+		if err := linkAuditAccount(ns); err != nil {
+			return nil, err
+		}
+	}
 	go ns.Start()
 	if !ns.ReadyForConnections(cfg.ConnectTimeout) {
 		ns.Shutdown()
 		ns.WaitForShutdown()
 		return nil, fmt.Errorf("start embedded nats-server in %s: %w: not ready after %v", cfg.DataDir, eventstore.ErrUnavailable, cfg.ConnectTimeout)
+	}
+	if len(opts.Accounts) > 0 {
+		if err := enableLedgerJetStream(ns); err != nil {
+			ns.Shutdown()
+			ns.WaitForShutdown()
+			return nil, err
+		}
 	}
 	if !ns.JetStreamEnabled() || !ns.JetStreamConfig().SyncAlways {
 		ns.Shutdown()
@@ -88,6 +112,13 @@ func connect(cfg *Config, ns *server.Server) (*nats.Conn, error) {
 			}
 			log.Warn("eventstore: NATS asynchronous error", "subject", subject, "err", err)
 		}),
+	}
+	if len(cfg.NKeySeed) > 0 {
+		o, err := nkeyOption(cfg.NKeySeed)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, o)
 	}
 	url := cfg.URL
 	if ns != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/nats-io/nkeys"
 	"io"
 	"log/slog"
 	"os"
@@ -58,12 +59,17 @@ type cluster struct {
 
 func newCluster(t *testing.T) *cluster {
 	t.Helper()
-	a, err := jetstream.Open(t.Context(), jetstream.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", Logger: quiet()})
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, _ := kp.Seed()
+	a, err := jetstream.Open(t.Context(), jetstream.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", NKeySeed: seed, Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = a.Close() })
-	b, err := jetstream.Open(t.Context(), jetstream.Config{URL: a.ClientURL(), Logger: quiet()})
+	b, err := jetstream.Open(t.Context(), jetstream.Config{URL: a.ClientURL(), NKeySeed: seed, Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}

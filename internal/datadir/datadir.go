@@ -1,7 +1,8 @@
 // Package datadir is the one definition of what lives where under the
 // service's data dir (--data-dir): the embedded event store, the read
-// models, the verifiable log and the keys. The service (app) and the
-// command line (cmd/ledger) both build their paths from a Layout.
+// models, the verifiable log and, by default, the keys dir. The service
+// (app) and the command line (cmd/ledger) both build their paths from a
+// Layout, and those of the keys dir from Keys (keys.go).
 package datadir
 
 import (
@@ -28,25 +29,23 @@ type Layout struct {
 	ReadModels string
 	// Ledger is the verifiable log's directory (tree hashes, checkpoints).
 	Ledger string
-	// Keys is the directory of the checkpoint signing key.
+	// Keys is the default keys dir (see Keys), used when --keys-dir is
+	// not given.
 	Keys string
-	// TokenKeyDir is the directory holding the token signing key
-	// (TokenKey); it is the data dir itself.
-	TokenKeyDir string
-	// TokenKey is the token signing key's file.
-	TokenKey string
+	// LegacyTokenKey is where the token signing key was before the keys
+	// dir: a key found there is moved into the keys dir (MoveLegacyKeys).
+	LegacyTokenKey string
 }
 
 // New returns the layout of the data dir root.
 func New(root string) Layout {
 	return Layout{
-		Root:        root,
-		Store:       filepath.Join(root, "jetstream"),
-		ReadModels:  filepath.Join(root, "readmodels"),
-		Ledger:      filepath.Join(root, "ledger"),
-		Keys:        filepath.Join(root, "keys"),
-		TokenKeyDir: root,
-		TokenKey:    filepath.Join(root, auth.KeyFile),
+		Root:           root,
+		Store:          filepath.Join(root, "jetstream"),
+		ReadModels:     filepath.Join(root, "readmodels"),
+		Ledger:         filepath.Join(root, "ledger"),
+		Keys:           filepath.Join(root, "keys"),
+		LegacyTokenKey: filepath.Join(root, auth.KeyFile),
 	}
 }
 
@@ -77,17 +76,4 @@ func (l Layout) MustExist() error {
 		return fmt.Errorf("%w: %s is not a directory", ErrNoDataDir, Abs(l.Root))
 	}
 	return nil
-}
-
-// LoadTokenKey reads the token signing key of an existing data dir,
-// creating nothing: it fails, naming the absolute path, when the data dir
-// or the key does not exist.
-func (l Layout) LoadTokenKey() (*auth.Signer, error) {
-	if err := l.MustExist(); err != nil {
-		return nil, err
-	}
-	if _, err := os.Stat(l.TokenKey); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: no token key %s (has a server run with this --data-dir?)", ErrNoDataDir, Abs(l.TokenKey))
-	}
-	return auth.LoadOrCreateKey(l.TokenKeyDir)
 }
