@@ -99,8 +99,18 @@ func (r response) problem(t testing.TB) httpapi.Problem {
 }
 
 // do sends a request with a token ("" for none) and a body (raw bytes,
-// or anything else marshalled as JSON).
+// or anything else marshalled as JSON), and checks the exchange against
+// openapi.json.
 func (s *service) do(method, path, token string, body any, headers ...string) response {
+	s.t.Helper()
+	r, req, resp := s.exchange(method, path, token, body, headers...)
+	checkConformance(s.t, req, resp, r.body)
+	return r
+}
+
+// exchange sends a request like do, without checking it against
+// openapi.json, and returns the request and response too.
+func (s *service) exchange(method, path, token string, body any, headers ...string) (response, *http.Request, *http.Response) {
 	s.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -136,8 +146,7 @@ func (s *service) do(method, path, token string, body any, headers ...string) re
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	checkConformance(s.t, req, resp, data)
-	return response{status: resp.StatusCode, header: resp.Header, body: data}
+	return response{status: resp.StatusCode, header: resp.Header, body: data}, req, resp
 }
 
 // head returns the log's head position.
