@@ -26,12 +26,17 @@ func (a *App) openKeys(dirs datadir.Layout, keys datadir.Keys) (jetstream.Config
 	if len(created) > 0 {
 		a.log.Info("created keys", "keys_dir", keys.Dir, "files", created)
 	}
-	if a.cfg.NATSURL != "" {
-		return jetstream.Config{}, nil // the external server's credentials are NATSCredentials
-	}
 	seed, _, err := datadir.LoadNATSSeed(keys.NATSLedger)
 	if err != nil {
 		return jetstream.Config{}, err
+	}
+	if a.cfg.NATSURL != "" {
+		if a.cfg.NATSCredentials != "" {
+			return jetstream.Config{}, nil // the external server's credentials file
+		}
+		// The cluster admits the ledger's nkey user (its public key is
+		// what keys init prints).
+		return jetstream.Config{NKeySeed: seed}, nil
 	}
 	_, auditor, err := datadir.LoadNATSSeed(keys.NATSAuditor)
 	if err != nil {

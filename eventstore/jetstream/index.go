@@ -21,10 +21,12 @@ const AttestationsBucket = "LEDGER_ATTESTATIONS"
 // without a read model: the command side writes each issued number after
 // the append that issues it. It is an index, not a record: the events are
 // the truth, and a number it does not name (not written yet, lost in a
-// crash) is found through the read models. Its bucket is therefore
-// persisted asynchronously (flushed to disk in the background, replicated
-// as the ledger stream is): an entry costs one plain publish, not another
-// synchronous write beside every append. It is safe for concurrent use.
+// crash) is found through the read models. On one server its bucket is
+// therefore persisted asynchronously (flushed to disk in the background):
+// an entry costs one plain publish, not another synchronous write beside
+// every append; on a cluster (which persists replicated streams one way
+// only) it is replicated as the ledger stream is. It is safe for
+// concurrent use.
 type AttestationIndex struct {
 	kv njs.KeyValue
 }
@@ -41,6 +43,12 @@ func (s *Store) AttestationIndex(ctx context.Context) (*AttestationIndex, error)
 	// buckets are made with the default one: make the bucket's stream as
 	// nats.go makes a bucket's, but persisted asynchronously.
 	name := "KV_" + AttestationsBucket
+	// nats-server persists replicated streams one way only: on a cluster
+	// the index is written like the rest, acknowledged by a quorum.
+	persist := njs.AsyncPersistMode
+	if s.replicas() > 1 {
+		persist = njs.DefaultPersistMode
+	}
 	if _, err := s.js.Stream(ctx, name); errors.Is(err, njs.ErrStreamNotFound) {
 		_, err = s.js.CreateStream(ctx, njs.StreamConfig{
 			Name:              name,
@@ -58,7 +66,7 @@ func (s *Store) AttestationIndex(ctx context.Context) (*AttestationIndex, error)
 			AllowDirect:       true,
 			Discard:           njs.DiscardNew,
 			Duplicates:        2 * time.Minute,
-			PersistMode:       njs.AsyncPersistMode,
+			PersistMode:       persist,
 		})
 		if err != nil && !errors.Is(err, njs.ErrStreamNameAlreadyInUse) {
 			return nil, fmt.Errorf("open attestation index: %w", translate(err))

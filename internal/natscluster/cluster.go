@@ -42,6 +42,9 @@ type Options struct {
 	// User and Password are optional: the clients' credentials (default
 	// "ledger" and a random password).
 	User, Password string
+	// NKeys are optional public nkeys ("U…") of more client users, with
+	// every right.
+	NKeys []string
 	// Stdout is optional: where each node's log lines also go (they are
 	// always kept in <Dir>/<node>/server.log).
 	Stdout *os.File
@@ -262,10 +265,10 @@ jetstream {
   sync_interval: always
 }
 authorization {
-  users: [ { user: %q, password: %q } ]
+  users: [ { user: %q, password: %q }%s ]
 }
 `, n.Name, net.JoinHostPort(n.Host, strconv.Itoa(n.ClientPort)), net.JoinHostPort(n.Host, strconv.Itoa(n.MonitorPort)),
-		n.StoreDir(), n.c.opts.User, n.c.opts.Password)
+		n.StoreDir(), n.c.opts.User, n.c.opts.Password, nkeyUsers(n.c.opts.NKeys))
 	if len(n.c.nodes) > 1 {
 		conf += fmt.Sprintf(`cluster {
   name: "ledger"
@@ -388,6 +391,14 @@ func (c *Cluster) Close() {
 	if c.net != nil {
 		c.net.remove()
 	}
+}
+
+func nkeyUsers(keys []string) string {
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, ", { nkey: %q }", k)
+	}
+	return b.String()
 }
 
 func quoteAll(ss []string) []string {

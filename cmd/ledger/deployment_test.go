@@ -1,0 +1,330 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/attestation-ledger/attestation-ledger/internal/datadir"
+	"github.com/attestation-ledger/attestation-ledger/internal/natscluster"
+)
+
+// instance is one `ledger serve` process of a deployment.
+type instance struct {
+	t    *testing.T
+	bin  string
+	args []string
+	url  string
+	cmd  *exec.Cmd
+	log  *os.File
+}
+
+func (in *instance) start() {
+	in.t.Helper()
+	in.cmd = exec.Command(in.bin, in.args...)
+	in.cmd.Stdout, in.cmd.Stderr = in.log, in.log
+	in.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := in.cmd.Start(); err != nil {
+		in.t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(in.url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(in.log.Name())
+			if len(log) > 3000 {
+				log = log[len(log)-3000:]
+			}
+			in.t.Fatalf("instance %s not ready; its log ends:\n%s", in.url, log)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func (in *instance) kill() {
+	_ = in.cmd.Process.Signal(syscall.SIGKILL)
+	_ = in.cmd.Wait()
+}
+
+// call sends a JSON request and decodes the answer into out (if not nil).
+func call(t *testing.T, method, url, token string, body any, out any) int {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, url, rd)
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if out != nil {
+		_ = json.Unmarshal(data, out)
+	}
+	return resp.StatusCode
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func requestBody(siren string, amount int64) map[string]any {
+	return map[string]any{
+		"siren": siren, "bankCode": "30004", "amountCents": amount, "requestedOn": "2020-05-04",
+		"company": map[string]any{
+			"name": "Boulangerie Martin", "legalForm": "SAS", "nafCode": "10.71C", "regionCode": "11",
+			"headcount": 8, "turnoverCents": 85000000, "balanceSheetCents": 40000000, "payrollCents": 30000000,
+			"createdOn": "2012-05-14", "innovative": false,
+			"collectiveProceeding": map[string]any{"kind": "none", "openedOn": nil},
+		},
+	}
+}
+
+// Two `ledger serve` processes on a 3-node JetStream cluster (R3), sharing
+// a keys dir: one deployment. The ceiling holds under a race across the
+// instances, a write on one is read on the other at its position, both
+// serve the same checkpoint, an instance killed with SIGKILL mid-write
+// loses no acknowledged request, and an event forged straight into the
+// cluster is used by neither.
+func TestDeploymentOfTwoInstancesOnACluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a cluster and two services; not in -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	keysDir := filepath.Join(dir, "keys")
+	if _, err := run(t, "keys", "init", "--keys-dir", keysDir); err != nil {
+		t.Fatal(err)
+	}
+	keys := datadir.NewKeys(keysDir)
+	_, pub, err := datadir.LoadNATSSeed(keys.NATSLedger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster, err := natscluster.Start(ctx, natscluster.Options{Dir: filepath.Join(dir, "nats"), NKeys: []string{pub}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+
+	bin := filepath.Join(dir, "ledger")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v: %s", err, out)
+	}
+	var instances []*instance
+	for i := range 2 {
+		addr := freeAddr(t)
+		logf, err := os.Create(filepath.Join(dir, fmt.Sprintf("serve-%d.log", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := &instance{t: t, bin: bin, url: "http://" + addr, log: logf, args: []string{"serve",
+			"--data-dir", filepath.Join(dir, fmt.Sprintf("data-%d", i)), "--keys-dir", keysDir,
+			"--nats-url", cluster.URL(), "--replicas", "3", "--http-addr", addr, "--log-level", "warn"}}
+		in.start()
+		defer in.kill()
+		instances = append(instances, in)
+	}
+	a, b := instances[0], instances[1]
+	tok := func(role, subject string) string {
+		out, err := run(t, "token", "issue", "--keys-dir", keysDir, "--role", role, "--subject", subject)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(out)
+	}
+	bank, auditor := tok("bank", "30004"), tok("auditor", "alice")
+
+	// The ceiling (25 % of 850,000 €: 212,500 €) holds across instances:
+	// 12 concurrent requests of 50,000 €, half on each, attest exactly 4.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	attested := 0
+	for i := range 12 {
+		wg.Go(func() {
+			var v struct{ Status string }
+			if code := call(t, "POST", instances[i%2].url+"/v1/loan-requests", bank, requestBody("732829320", 5000000), &v); code != 201 {
+				t.Errorf("request %d: %d", i, code)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if v.Status == "attested" {
+				attested++
+			}
+		})
+	}
+	wg.Wait()
+	if attested != 4 {
+		t.Fatalf("%d requests of 50,000 € attested under a 212,500 € ceiling across two instances, want 4", attested)
+	}
+
+	// Read-your-writes across instances.
+	var created struct {
+		Position    uint64
+		Attestation struct{ Number string }
+	}
+	if code := call(t, "POST", a.url+"/v1/loan-requests", bank, requestBody("552100554", 1000000), &created); code != 201 {
+		t.Fatalf("submit on a: %d", code)
+	}
+	var got struct{ Number, Status string }
+	if code := call(t, "GET", fmt.Sprintf("%s/v1/attestations/%s?minPosition=%d", b.url, created.Attestation.Number, created.Position), bank, nil, &got); code != 200 || got.Number != created.Attestation.Number {
+		t.Fatalf("read on b at a's position: %d %+v", code, got)
+	}
+
+	// A killed instance loses nothing acknowledged.
+	type ack struct {
+		number string
+		pos    uint64
+	}
+	var acks []ack
+	writing := make(chan struct{})
+	go func() {
+		defer close(writing)
+		for i := 0; ; i++ {
+			var v struct {
+				Position    uint64
+				Attestation *struct{ Number string }
+			}
+			siren := luhnSIREN(100000 + i)
+			if code := call(t, "POST", a.url+"/v1/loan-requests", bank, requestBody(siren, 1000000), &v); code != 201 {
+				return // the instance is gone
+			}
+			if v.Attestation != nil {
+				acks = append(acks, ack{v.Attestation.Number, v.Position})
+			}
+		}
+	}()
+	time.Sleep(1500 * time.Millisecond)
+	a.kill()
+	<-writing
+	if len(acks) == 0 {
+		t.Fatal("nothing was acknowledged before the kill")
+	}
+	a.start()
+	last := acks[len(acks)-1].pos
+	for _, in := range instances {
+		for _, k := range acks {
+			if code := call(t, "GET", fmt.Sprintf("%s/v1/attestations/%s?minPosition=%d", in.url, k.number, last), auditor, nil, nil); code != 200 {
+				t.Fatalf("acknowledged attestation %s at %d: %d on %s", k.number, k.pos, code, in.url)
+			}
+		}
+	}
+	t.Logf("%d requests acknowledged by the killed instance, all readable on both after its restart", len(acks))
+
+	// A forged event published straight into the cluster (a stolen NATS
+	// credential, no provenance key).
+	nc, err := nats.Connect(cluster.URL(), nats.UserInfo(cluster.User(), cluster.Password()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	forged := `{"id":"forged-1","type":"attestation.issued","schemaVersion":1,"occurredAt":"2020-05-04T10:00:00Z","actor":{"role":"bank","id":"30003"},"data":{"number":"PGE-0000-0000-0000-0000"}}`
+	msg := nats.NewMsg("ledger.company.356000000")
+	msg.Header.Set("Ledger-Version", "1")
+	msg.Data = []byte(forged)
+	if err := nc.PublishMsg(msg); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range instances {
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			var ready struct {
+				UntrustedEvents struct{ Count int } `json:"untrustedEvents"`
+			}
+			call(t, "GET", in.url+"/readyz", "", nil, &ready)
+			if ready.UntrustedEvents.Count == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never counted the forged event: %+v", in.url, ready)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+
+	// Both serve the same checkpoint once the log is quiet.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ca, cb := checkpointOf(t, a.url, auditor), checkpointOf(t, b.url, auditor)
+		if ca != "" && ca == cb {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the instances serve different checkpoints:\n%s\n%s", ca, cb)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func checkpointOf(t *testing.T, url, token string) string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url+"/v1/ledger/checkpoint", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// luhnSIREN returns a valid SIREN from a number: 8 digits and a Luhn check.
+func luhnSIREN(n int) string {
+	base := fmt.Sprintf("%08d", n%100000000)
+	for c := 0; c <= 9; c++ {
+		s := base + string(rune('0'+c))
+		sum := 0
+		for i := range 9 {
+			d := int(s[8-i] - '0')
+			if i%2 == 1 {
+				d *= 2
+				if d > 9 {
+					d -= 9
+				}
+			}
+			sum += d
+		}
+		if sum%10 == 0 {
+			return s
+		}
+	}
+	return ""
+}
