@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -13,11 +12,19 @@ import (
 	"github.com/attestation-ledger/attestation-ledger/internal/datadir"
 )
 
-// startNATS starts an external nats-server with JetStream on a free port.
-func startNATS(t *testing.T) *server.Server {
+// startNATS starts an external nats-server with JetStream on a free port,
+// admitting only the ledger's nkey user of the keys dir.
+func startNATS(t *testing.T, keys datadir.Keys) *server.Server {
 	t.Helper()
+	if _, _, err := keys.Init(""); err != nil {
+		t.Fatal(err)
+	}
+	_, pub, err := datadir.LoadNATSSeed(keys.NATSLedger)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true,
-		StoreDir: t.TempDir(), SyncAlways: true, NoSigs: true, NoLog: true})
+		StoreDir: t.TempDir(), SyncAlways: true, NoSigs: true, NoLog: true, Nkeys: []*server.NkeyUser{{Nkey: pub}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,42 +36,19 @@ func startNATS(t *testing.T) *server.Server {
 	return ns
 }
 
-// copyDir copies the files of src into dst (the deployment's shared keys,
-// until the keys dir is its own setting).
-func copyDir(t *testing.T, src, dst string) {
-	t.Helper()
-	if err := os.MkdirAll(dst, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	entries, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// Two services on one external NATS serve one list of checkpoints: the
-// second, started later with an empty data dir, serves what the first
-// published, and only one of them publishes.
+// Two services on one external NATS, sharing a keys dir, serve one list of
+// checkpoints: the second, started later with an empty data dir, serves
+// what the first published, and only one of them publishes.
 func TestTwoInstancesServeOneListOfCheckpoints(t *testing.T) {
-	ns := startNATS(t)
+	keys := datadir.NewKeys(filepath.Join(t.TempDir(), "keys"))
+	ns := startNATS(t, keys)
 	dirA, dirB := t.TempDir(), t.TempDir()
-	cp := func() { copyDir(t, datadir.New(dirA).Keys, datadir.New(dirB).Keys) }
-	a, err := app.Start(t.Context(), app.Config{DataDir: dirA, NATSURL: ns.ClientURL(), Logger: quiet()})
+	a, err := app.Start(t.Context(), app.Config{DataDir: dirA, KeysDir: keys.Dir, NATSURL: ns.ClientURL(), Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	cp()
-	b, err := app.Start(t.Context(), app.Config{DataDir: dirB, NATSURL: ns.ClientURL(), Logger: quiet()})
+	b, err := app.Start(t.Context(), app.Config{DataDir: dirB, KeysDir: keys.Dir, NATSURL: ns.ClientURL(), Logger: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,9 @@ func (s *Server) awaitCheckpoint(r *http.Request) error {
 	if err := f.err(); err != nil {
 		return err
 	}
-	if minPos > 0 {
+	// A service just started may not have published its first
+	// checkpoint yet: wait for it as for one covering minPosition.
+	if _, published := s.cfg.Ledger.Latest(); minPos > 0 || !published {
 		ctx, cancel := context.WithTimeout(r.Context(), proofWait)
 		defer cancel()
 		if _, err := s.cfg.Ledger.WaitCheckpoint(ctx, minPos); err != nil {
