@@ -306,10 +306,15 @@ func (a *App) auditLoop(ctx context.Context) error {
 	}
 }
 
-// ready is the service's readiness beyond the store: read models caught
-// up, no dead letters, and the last self-audit (if any) passed.
+// ready is the service's readiness beyond the store's reachability: the
+// store is the one it opened (not an emptied or replaced cluster), read
+// models caught up, no dead letters, and the last self-audit (if any)
+// passed.
 func (a *App) ready(ctx context.Context) error {
 	var errs []error
+	if err := a.Store.Replaced(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := a.ReadModels.Ready(ctx); err != nil {
 		errs = append(errs, err)
 	}

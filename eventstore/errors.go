@@ -18,3 +18,8 @@ var (
 	// ErrClosed: the store or subscription was closed.
 	ErrClosed = errs.New(errs.Unavailable, "eventstore: closed")
 )
+
+// ErrWrongStore: the store answering is not the one this process has been
+// writing to (its stream was deleted, replaced by another, or set back):
+// nothing is appended or delivered until the right one is back.
+var ErrWrongStore = errs.New(errs.Unavailable, "eventstore: not the store this process was writing to")

@@ -68,6 +68,7 @@ func (e errDuplicate) Error() string { return fmt.Sprintf("duplicate of message 
 type committer struct {
 	js    njs.JetStream
 	cache *stateCache
+	guard *guard
 	cfg   *Config
 
 	stats stats
@@ -79,10 +80,11 @@ type committer struct {
 	wg     sync.WaitGroup // batches in flight
 }
 
-func newCommitter(js njs.JetStream, cache *stateCache, cfg *Config) *committer {
+func newCommitter(js njs.JetStream, cache *stateCache, g *guard, cfg *Config) *committer {
 	c := &committer{
 		js:     js,
 		cache:  cache,
+		guard:  g,
 		cfg:    cfg,
 		reqs:   make(chan *appendReq, 1024),
 		done:   make(chan batchDone, cfg.MaxInflightBatches),
@@ -325,12 +327,13 @@ func (c *committer) commit(batch []*appendReq) {
 		return
 	}
 	msgs := messages(batch)
+	floor := c.guard.floor()
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.RequestTimeout)
 	first, err := c.send(ctx, msgs)
 	cancel()
 	c.stats.publishes.Add(1)
 	if err == nil {
-		c.succeed(batch, first)
+		c.succeed(batch, first, floor)
 		return
 	}
 	code, refused := apiCode(err)
@@ -417,8 +420,16 @@ func (c *committer) send(ctx context.Context, msgs []*nats.Msg) (uint64, error) 
 }
 
 // succeed answers the requests of a batch stored from stream sequence
-// first on, in order.
-func (c *committer) succeed(batch []*appendReq, first uint64) {
+// first on, in order; sent when the guard's floor was floor, it must have
+// landed above it (or it went into another stream: see guard).
+func (c *committer) succeed(batch []*appendReq, first, floor uint64) {
+	if err := c.guard.landed(first, floor); err != nil {
+		for _, r := range batch {
+			c.cache.forget(r.stream)
+			r.done <- outcome{kind: failed, err: err}
+		}
+		return
+	}
 	seq := first
 	for _, r := range batch {
 		envs := make([]eventstore.Envelope, len(r.events))
@@ -430,6 +441,7 @@ func (c *committer) succeed(batch []*appendReq, first uint64) {
 		c.stats.appends.Add(1)
 		c.stats.events.Add(uint64(len(r.events)))
 		c.cache.put(r.stream, st)
+		c.guard.observe(st.lastSeq)
 		r.done <- outcome{kind: committed, res: eventstore.AppendResult{Events: envs, Version: st.version, Position: st.lastSeq}}
 	}
 }
@@ -471,6 +483,7 @@ func singles(batch []*appendReq) bool {
 // once, and answers each from its own acknowledgement.
 func (c *committer) commitSingles(batch []*appendReq) {
 	msgs := messages(batch)
+	floor := c.guard.floor()
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.RequestTimeout)
 	defer cancel()
 	futures := make([]njs.PubAckFuture, len(msgs))
@@ -494,7 +507,7 @@ func (c *committer) commitSingles(batch []*appendReq) {
 				r.done <- outcome{kind: duplicate}
 				continue
 			}
-			c.succeed([]*appendReq{r}, ack.Sequence)
+			c.succeed([]*appendReq{r}, ack.Sequence, floor)
 		case err := <-futures[i].Err():
 			code, refused := apiCode(err)
 			switch {

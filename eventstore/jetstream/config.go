@@ -115,6 +115,10 @@ type Config struct {
 	// (optional, default 10 s).
 	ConnectTimeout time.Duration
 
+	// GuardInterval is how often the store checks that the ledger stream
+	// is still the one it opened (optional, default 2 s; see Replaced).
+	GuardInterval time.Duration
+
 	// Logger receives the store's and the embedded server's logs
 	// (optional, default slog.Default()).
 	Logger *slog.Logger
@@ -147,6 +151,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.ConnectTimeout == 0 {
 		c.ConnectTimeout = DefaultConnectTimeout
+	}
+	if c.GuardInterval == 0 {
+		c.GuardInterval = DefaultGuardInterval
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -52,6 +52,8 @@ type Store struct {
 	commit *committer
 	// directSubject is where direct gets of the ledger stream are asked.
 	directSubject string
+	guard         *guard
+	stopWatch     context.CancelFunc
 
 	mu     sync.Mutex
 	closed bool
@@ -100,7 +102,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if s.ns == nil {
 		checkExternalSync(ctx, nc, &s.cfg, s.stream.CachedInfo().Config.Replicas)
 	}
-	s.commit = newCommitter(s.js, s.cache, &s.cfg)
+	s.guard = newGuard(s.stream.CachedInfo(), s.log)
+	s.commit = newCommitter(s.js, s.cache, s.guard, &s.cfg)
+	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopWatch = stop
+	go s.watch(wctx, s.cfg.GuardInterval)
 	ok = true
 	return s, nil
 }
@@ -118,6 +124,9 @@ func (s *Store) Close() error {
 	subs := s.subs
 	s.subs = nil
 	s.mu.Unlock()
+	if s.stopWatch != nil {
+		s.stopWatch()
+	}
 	if s.commit != nil {
 		s.commit.close()
 	}
@@ -178,6 +187,9 @@ func (s *Store) append(ctx context.Context, stream string, expected eventstore.E
 		return eventstore.AppendResult{}, eventstore.ErrClosed
 	}
 	if err := eventstore.ValidateAppend(stream, events); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	if err := s.guard.err(); err != nil {
 		return eventstore.AppendResult{}, err
 	}
 	r := &appendReq{ctx: ctx, stream: stream, subject: Subject(stream), expected: expected, events: make([]encoded, len(events))}
@@ -318,6 +330,7 @@ func (s *Store) Head(ctx context.Context) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("read head: %w", s.fail(ctx, err))
 	}
+	s.guard.observe(info.State.LastSeq)
 	return info.State.LastSeq, nil
 }
 

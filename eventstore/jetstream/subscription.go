@@ -70,10 +70,15 @@ func (sub *subscription) Next(ctx context.Context) (eventstore.Envelope, error) 
 	if err != nil {
 		return eventstore.Envelope{}, fmt.Errorf("next event: %w", err)
 	}
+	if err := sub.store.guard.err(); err != nil {
+		// From a stream that is not the ledger's, or not yet known to be.
+		return eventstore.Envelope{}, fmt.Errorf("next event: %w", err)
+	}
 	env, err := decode(msg.Subject(), meta.Sequence.Stream, msg.Headers(), msg.Data())
 	if err != nil {
 		return eventstore.Envelope{}, fmt.Errorf("next event: %w", err)
 	}
+	sub.store.guard.observe(env.Position)
 	return env, nil
 }
 
