@@ -47,6 +47,9 @@ type Config struct {
 	NATSURL string
 	// NATSCredentials is optional: a NATS credentials file for NATSURL.
 	NATSCredentials string
+	// NATSMonitorURL is optional: the monitoring endpoints of NATSURL's
+	// servers (comma-separated), to check each syncs every write.
+	NATSMonitorURL string
 	// NATSListen is optional: host:port on which the embedded NATS server
 	// accepts clients; empty listens on no port.
 	NATSListen string
@@ -161,6 +164,7 @@ func (a *App) open(ctx context.Context, dirs datadir.Layout) (err error) {
 		return err
 	}
 	storeCfg.DataDir, storeCfg.Listen, storeCfg.URL, storeCfg.CredentialsFile = dirs.Store, cfg.NATSListen, cfg.NATSURL, cfg.NATSCredentials
+	storeCfg.MonitorURL = cfg.NATSMonitorURL
 	storeCfg.Replicas, storeCfg.Logger = cfg.Replicas, cfg.Logger.With("component", "eventstore")
 	a.Store, err = jetstream.Open(ctx, storeCfg)
 	if err != nil {

@@ -29,6 +29,7 @@ var settings = []struct {
 	{"http-addr", "127.0.0.1:8080", "address the HTTP API listens on"},
 	{"nats-url", "", "external NATS server or cluster URL(s); empty starts the embedded server"},
 	{"nats-creds", "", "NATS credentials file for nats-url"},
+	{"nats-monitor-url", "", "with nats-url: the servers' monitoring endpoints (comma-separated), to check that each syncs every write"},
 	{"nats-listen", "", "host:port on which the embedded NATS server accepts clients; empty: none"},
 	{"origin", "attestation-ledger", "origin line of the signed checkpoints (never change it once published)"},
 	{"jwks-url", "", "also accept tokens of an external OIDC issuer: its JWK Set URL (jwks_uri)"},

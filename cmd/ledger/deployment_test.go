@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	njs "github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
 
 	"github.com/attestation-ledger/attestation-ledger/internal/datadir"
 	"github.com/attestation-ledger/attestation-ledger/internal/natscluster"
@@ -123,50 +125,9 @@ func TestDeploymentOfTwoInstancesOnACluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a cluster and two services; not in -short")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	dir := t.TempDir()
-	keysDir := filepath.Join(dir, "keys")
-	if _, err := run(t, "keys", "init", "--keys-dir", keysDir); err != nil {
-		t.Fatal(err)
-	}
-	keys := datadir.NewKeys(keysDir)
-	_, pub, err := datadir.LoadNATSSeed(keys.NATSLedger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cluster, err := natscluster.Start(ctx, natscluster.Options{Dir: filepath.Join(dir, "nats"), NKeys: []string{pub}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-
-	bin := filepath.Join(dir, "ledger")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v: %s", err, out)
-	}
-	var instances []*instance
-	for i := range 2 {
-		addr := freeAddr(t)
-		logf, err := os.Create(filepath.Join(dir, fmt.Sprintf("serve-%d.log", i)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		in := &instance{t: t, bin: bin, url: "http://" + addr, log: logf, args: []string{"serve",
-			"--data-dir", filepath.Join(dir, fmt.Sprintf("data-%d", i)), "--keys-dir", keysDir,
-			"--nats-url", cluster.URL(), "--replicas", "3", "--http-addr", addr, "--log-level", "warn"}}
-		in.start()
-		defer in.kill()
-		instances = append(instances, in)
-	}
-	a, b := instances[0], instances[1]
-	tok := func(role, subject string) string {
-		out, err := run(t, "token", "issue", "--keys-dir", keysDir, "--role", role, "--subject", subject)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return strings.TrimSpace(out)
-	}
+	d := startDeployment(t, false)
+	a, b, instances := d.instances[0], d.instances[1], d.instances
+	tok := d.token
 	bank, auditor := tok("bank", "30004"), tok("auditor", "alice")
 
 	// The ceiling (25 % of 850,000 €: 212,500 €) holds across instances:
@@ -247,11 +208,7 @@ func TestDeploymentOfTwoInstancesOnACluster(t *testing.T) {
 
 	// A forged event published straight into the cluster (a stolen NATS
 	// credential, no provenance key).
-	nc, err := nats.Connect(cluster.URL(), nats.UserInfo(cluster.User(), cluster.Password()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	nc := d.connect(t)
 	forged := `{"id":"forged-1","type":"attestation.issued","schemaVersion":1,"occurredAt":"2020-05-04T10:00:00Z","actor":{"role":"bank","id":"30003"},"data":{"number":"PGE-0000-0000-0000-0000"}}`
 	msg := nats.NewMsg("ledger.company.356000000")
 	msg.Header.Set("Ledger-Version", "1")
@@ -261,6 +218,23 @@ func TestDeploymentOfTwoInstancesOnACluster(t *testing.T) {
 	}
 	if err := nc.Flush(); err != nil {
 		t.Fatal(err)
+	}
+	// The same credential cannot erase the evidence.
+	js, err := njs.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	if err := js.DeleteStream(ctx, "LEDGER"); err == nil {
+		t.Fatal("the ledger's NATS user deleted the ledger stream")
+	}
+	ctx, cancel = context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	if st, err := js.Stream(ctx, "LEDGER_CHECKPOINTS"); err != nil {
+		t.Fatal(err)
+	} else if err := st.Purge(ctx); err == nil {
+		t.Fatal("the ledger's NATS user purged the checkpoints")
 	}
 	for _, in := range instances {
 		deadline := time.Now().Add(15 * time.Second)
@@ -291,6 +265,83 @@ func TestDeploymentOfTwoInstancesOnACluster(t *testing.T) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+// deployment is a 3-node NATS cluster, authorized by the accounts `ledger
+// keys init --nats-auth` writes, and two `ledger serve` processes on it
+// (R3), sharing a keys dir.
+type deployment struct {
+	dir, keysDir, bin string
+	cluster           *natscluster.Cluster
+	instances         []*instance
+}
+
+func startDeployment(t *testing.T, isolated bool) *deployment {
+	t.Helper()
+	d := &deployment{dir: t.TempDir()}
+	d.keysDir = filepath.Join(d.dir, "keys")
+	auth := filepath.Join(d.dir, "ledger-auth.conf")
+	if _, err := run(t, "keys", "init", "--keys-dir", d.keysDir, "--nats-auth", auth); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	d.cluster, err = natscluster.Start(t.Context(), natscluster.Options{Dir: filepath.Join(d.dir, "nats"), Include: auth, Isolated: isolated})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.cluster.Close)
+	d.bin = filepath.Join(d.dir, "ledger")
+	if out, err := exec.Command("go", "build", "-o", d.bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v: %s", err, out)
+	}
+	var monitors []string
+	for _, n := range d.cluster.Nodes() {
+		monitors = append(monitors, n.MonitorURL())
+	}
+	for i := range 2 {
+		addr := freeAddr(t)
+		logf, err := os.Create(filepath.Join(d.dir, fmt.Sprintf("serve-%d.log", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := &instance{t: t, bin: d.bin, url: "http://" + addr, log: logf, args: []string{"serve",
+			"--data-dir", filepath.Join(d.dir, fmt.Sprintf("data-%d", i)), "--keys-dir", d.keysDir,
+			"--nats-url", d.cluster.URL(), "--nats-monitor-url", strings.Join(monitors, ","),
+			"--replicas", "3", "--http-addr", addr, "--log-level", "warn"}}
+		in.start()
+		t.Cleanup(in.kill)
+		d.instances = append(d.instances, in)
+	}
+	return d
+}
+
+// token issues a token of the deployment.
+func (d *deployment) token(role, subject string) string {
+	out, err := run(d.instances[0].t, "token", "issue", "--keys-dir", d.keysDir, "--role", role, "--subject", subject)
+	if err != nil {
+		d.instances[0].t.Fatal(err)
+	}
+	return strings.TrimSpace(out)
+}
+
+// connect connects to the cluster as the ledger's NATS user (what a
+// stolen ledger credential gives).
+func (d *deployment) connect(t *testing.T) *nats.Conn {
+	t.Helper()
+	seed, pub, err := datadir.LoadNATSSeed(datadir.NewKeys(d.keysDir).NATSLedger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, err := nkeys.FromSeed(seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(d.cluster.URL(), nats.Nkey(pub, kp.Sign))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
 }
 
 func checkpointOf(t *testing.T, url, token string) string {

@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
+	"github.com/attestation-ledger/attestation-ledger/eventstore/jetstream"
 	"github.com/attestation-ledger/attestation-ledger/internal/datadir"
 )
 
@@ -19,6 +21,12 @@ public keys on stdout: the checkpoint note verifier key (what an auditor checks
 checkpoints with, ` + "`ledger verify --verifier-key`" + `), the public nkeys of the ledger's
 and the auditor's NATS users, and the token signing key's public key (PEM).
 The files created are listed on stderr.
+
+With --nats-auth FILE it also writes, from the public nkeys, the accounts that
+every nats-server of an external cluster includes (include "FILE"): the ledger's
+user, in account LEDGER with JetStream, may do anything but delete or purge a
+stream or a message; the auditor's user, in account AUDIT, may only read the
+ledger stream. FILE holds no secret and is rewritten each time.
 
 Run it once on the keys dir that every instance of a deployment shares, before
 starting them (` + "`ledger serve`" + ` also creates missing keys at start). --origin names the
@@ -44,6 +52,12 @@ checkpoint key and must be the servers' --origin.`,
 			if len(created) == 0 {
 				fmt.Fprintf(cmd.ErrOrStderr(), "every key exists in %s: none created\n", datadir.Abs(keys.Dir))
 			}
+			if out := v.GetString("nats-auth"); out != "" {
+				if err := writeNATSAuth(keys, out); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "wrote the NATS servers' authorization to %s\n", datadir.Abs(out))
+			}
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "checkpoint verifier key: %s\n", pub.CheckpointVerifierKey)
 			fmt.Fprintf(w, "NATS ledger user: %s\n", pub.NATSLedgerPublicKey)
@@ -53,6 +67,27 @@ checkpoint key and must be the servers' --origin.`,
 		},
 	}
 	addSettingFlags(initCmd, "keys-dir", "data-dir", "origin")
+	initCmd.Flags().String("nats-auth", "", "also write the authorization to include in every external nats-server's configuration (accounts LEDGER and AUDIT, public nkeys only) to this file")
 	keys.AddCommand(initCmd)
 	return keys
+}
+
+// writeNATSAuth writes the NATS servers' authorization for the keys' users.
+func writeNATSAuth(keys datadir.Keys, path string) error {
+	_, ledger, err := datadir.LoadNATSSeed(keys.NATSLedger)
+	if err != nil {
+		return err
+	}
+	_, auditor, err := datadir.LoadNATSSeed(keys.NATSAuditor)
+	if err != nil {
+		return err
+	}
+	conf, err := jetstream.ServerAuthConfig(ledger, []string{auditor})
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		return fmt.Errorf("write the NATS authorization: %w", err)
+	}
+	return nil
 }

@@ -37,7 +37,7 @@ func newServeCommand() *cobra.Command {
 			return serve(ctx, v, nil)
 		},
 	}
-	addSettingFlags(cmd, "data-dir", "keys-dir", "replicas", "http-addr", "nats-url", "nats-creds", "nats-listen", "origin",
+	addSettingFlags(cmd, "data-dir", "keys-dir", "replicas", "http-addr", "nats-url", "nats-creds", "nats-monitor-url", "nats-listen", "origin",
 		"jwks-url", "jwt-issuer", "jwt-audience", "log-level")
 	return cmd
 }
@@ -50,7 +50,7 @@ func appConfig(v *viper.Viper, log *slog.Logger) (app.Config, error) {
 	}
 	cfg := app.Config{
 		DataDir: v.GetString("data-dir"), KeysDir: v.GetString("keys-dir"), Replicas: replicas,
-		NATSURL: v.GetString("nats-url"), NATSCredentials: v.GetString("nats-creds"),
+		NATSURL: v.GetString("nats-url"), NATSCredentials: v.GetString("nats-creds"), NATSMonitorURL: v.GetString("nats-monitor-url"),
 		NATSListen: v.GetString("nats-listen"), Origin: v.GetString("origin"), Logger: log,
 	}
 	if u := v.GetString("jwks-url"); u != "" {

@@ -3,6 +3,8 @@ package jetstream
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -148,3 +150,60 @@ func embeddedUsers(cfg *Config) ([]*server.NkeyUser, error) {
 	}
 	return users, nil
 }
+
+// ServerAuthConfig is the authorization part of an external nats-server's
+// configuration (to include in every server of a cluster) for one
+// deployment: account LEDGER, with JetStream, holds the ledger's streams
+// and its user ledgerKey, with every right but LedgerDeniedSubjects; account
+// AUDIT holds the read-only auditors, who may ask the LEDGER account only
+// for AuditorSubjects. It holds public keys only. The ledger's user needs
+// the right to update streams (`--replicas` changes them); a stream's
+// DenyDelete and DenyPurge cannot be turned off by an update.
+func ServerAuthConfig(ledgerKey string, auditorKeys []string) (string, error) {
+	if !nkeys.IsValidPublicUserKey(ledgerKey) {
+		return "", fmt.Errorf("ledger nkey %q is not a public user nkey", ledgerKey)
+	}
+	for _, k := range auditorKeys {
+		if !nkeys.IsValidPublicUserKey(k) {
+			return "", fmt.Errorf("auditor nkey %q is not a public user nkey", k)
+		}
+	}
+	q := func(ss []string) string {
+		out := make([]string, len(ss))
+		for i, s := range ss {
+			out[i] = strconv.Quote(s)
+		}
+		return "[" + strings.Join(out, ", ") + "]"
+	}
+	var b strings.Builder
+	b.WriteString(`# NATS authorization of an attestation-ledger deployment, made by
+# "ledger keys init --nats-auth FILE" from the keys dir's public nkeys.
+# Include it in every server's configuration (include "ledger-auth.conf").
+# It names public keys only. See docs/API.md, "Deployment and trust".
+accounts {
+  ` + LedgerAccount + ` {
+    jetstream: enabled
+    users: [
+      { nkey: ` + strconv.Quote(ledgerKey) + `
+        permissions: { publish: { allow: [">"], deny: ` + q(LedgerDeniedSubjects) + ` }, subscribe: { allow: [">"] } } }
+    ]
+    exports: [
+`)
+	for _, s := range AuditorSubjects() {
+		fmt.Fprintf(&b, "      { service: %s, accounts: [%s], response_type: stream }\n", strconv.Quote(s), AuditAccount)
+	}
+	b.WriteString("    ]\n  }\n  " + AuditAccount + " {\n    users: [\n")
+	for _, k := range auditorKeys {
+		fmt.Fprintf(&b, "      { nkey: %s\n        permissions: { publish: { allow: %s }, subscribe: { allow: [\"_INBOX.>\"] } } }\n", strconv.Quote(k), q(AuditorSubjects()))
+	}
+	b.WriteString("    ]\n    imports: [\n")
+	for _, s := range AuditorSubjects() {
+		fmt.Fprintf(&b, "      { service: { account: %s, subject: %s } }\n", LedgerAccount, strconv.Quote(s))
+	}
+	b.WriteString("    ]\n  }\n}\n")
+	return b.String(), nil
+}
+
+// LedgerAccount is the account of the ledger's streams on an external
+// server configured with ServerAuthConfig.
+const LedgerAccount = "LEDGER"

@@ -71,10 +71,11 @@ type Config struct {
 	// system roots when TLS is nil.
 	TLS *tls.Config
 	// MonitorURL is the optional HTTP monitoring endpoint of the external
-	// server (e.g. "http://nats-1:8222"). Open reads its /varz to check
-	// that the server syncs every write to disk (sync_interval: always)
-	// when the server does not answer a system-account request; without
-	// either it logs a warning that durability could not be verified.
+	// servers (e.g. "http://nats-1:8222", several separated by commas).
+	// Open reads each one's /varz to check that it syncs every write to
+	// disk (sync_interval: always) when the server does not answer a
+	// system-account request, and fails when one does not; without either
+	// it logs a warning that durability could not be verified.
 	MonitorURL string
 
 	// Replicas is the optional number of replicas of the ledger stream

@@ -81,7 +81,7 @@ func TestExternalDurabilityCheck(t *testing.T) {
 		want, not string
 	}{
 		{"sync always, verified", true, true, "syncs every write to disk", "DURABILITY WARNING"},
-		{"no sync, warned", false, true, "sync_always is off", "syncs every write to disk\""},
+		{"no sync, refused", false, true, "", ""},
 		{"cannot verify, warned", true, false, "cannot verify", "sync_always is off"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -92,6 +92,12 @@ func TestExternalDurabilityCheck(t *testing.T) {
 				cfg.MonitorURL = monitorURL(ns)
 			}
 			s, err := jetstream.Open(t.Context(), cfg)
+			if !tc.sync {
+				if err == nil || !strings.Contains(err.Error(), "sync_always is off") {
+					t.Fatalf("a server seen not to sync every write: %v, want a refusal", err)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}

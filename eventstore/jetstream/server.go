@@ -248,11 +248,12 @@ type varz struct {
 	} `json:"jetstream"`
 }
 
-// checkExternalSync verifies that the external server acknowledges writes
-// only once they are on disk, and warns loudly when it does not or when it
-// cannot tell. It asks the server through the system account, then through
-// cfg.MonitorURL.
-func checkExternalSync(ctx context.Context, nc *nats.Conn, cfg *Config, replicas int) {
+// checkExternalSync verifies that the external servers acknowledge writes
+// only once they are on disk. It asks through the system account, then
+// every server of cfg.MonitorURL. A server seen not to sync every write is
+// refused (an acknowledged append could be lost in a crash); when no
+// server can be asked it warns loudly.
+func checkExternalSync(ctx context.Context, nc *nats.Conn, cfg *Config, replicas int) error {
 	log := cfg.Logger
 	var found []varz
 	var sources []string
@@ -265,29 +266,35 @@ func checkExternalSync(ctx context.Context, nc *nats.Conn, cfg *Config, replicas
 		}
 	}
 	if len(found) == 0 && cfg.MonitorURL != "" {
-		v, err := fetchVarz(ctx, cfg.MonitorURL)
-		if err != nil {
-			log.Warn("eventstore: cannot read the NATS monitoring endpoint", "url", cfg.MonitorURL, "err", err)
-		} else if v.JetStream.Config != nil {
-			found, sources = append(found, v), append(sources, cfg.MonitorURL)
+		for _, u := range strings.Split(cfg.MonitorURL, ",") {
+			u = strings.TrimSpace(u)
+			v, err := fetchVarz(ctx, u)
+			if err != nil {
+				log.Warn("DURABILITY WARNING: cannot read a NATS monitoring endpoint to check that it syncs every write", "url", u, "err", err)
+			} else if v.JetStream.Config != nil {
+				found, sources = append(found, v), append(sources, u)
+			}
 		}
 	}
 	if len(found) == 0 {
 		log.Warn("DURABILITY WARNING: eventstore cannot verify that the external NATS server syncs every write to disk; "+
-			"run every server with `jetstream { sync_interval: always }` (or set MonitorURL so this can be checked)",
+			"run every server with `jetstream { sync_interval: always }` (and give its monitoring endpoint so this can be checked)",
 			"url", cfg.URL, "stream_replicas", replicas)
-		return
+		return nil
 	}
+	var bad []string
 	for i, v := range found {
 		if !v.JetStream.Config.SyncAlways {
-			log.Warn("DURABILITY WARNING: the external NATS server does not sync every write to disk "+
-				"(sync_always is off): acknowledged appends can be lost in a crash; "+
-				"set `jetstream { sync_interval: always }` on every server",
-				"server", v.ServerName, "checked_via", sources[i], "stream_replicas", replicas)
+			bad = append(bad, fmt.Sprintf("%s (checked via %s)", v.ServerName, sources[i]))
 			continue
 		}
 		log.Info("eventstore: the external NATS server syncs every write to disk", "server", v.ServerName, "checked_via", sources[i])
 	}
+	if len(bad) > 0 {
+		return fmt.Errorf("the NATS server %s does not sync every write to disk (sync_always is off), so an acknowledged append could be lost in a crash: set `jetstream { sync_interval: always }` on every server",
+			strings.Join(bad, ", "))
+	}
+	return nil
 }
 
 func fetchVarz(ctx context.Context, monitorURL string) (varz, error) {

@@ -100,7 +100,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("open event store: %w", unavailable(err))
 	}
 	if s.ns == nil {
-		checkExternalSync(ctx, nc, &s.cfg, s.stream.CachedInfo().Config.Replicas)
+		if err := checkExternalSync(ctx, nc, &s.cfg, s.stream.CachedInfo().Config.Replicas); err != nil {
+			return nil, fmt.Errorf("open event store: %w", err)
+		}
 	}
 	s.guard = newGuard(s.stream.CachedInfo(), s.log)
 	s.commit = newCommitter(s.js, s.cache, s.guard, &s.cfg)

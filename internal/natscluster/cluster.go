@@ -45,6 +45,10 @@ type Options struct {
 	// NKeys are optional public nkeys ("U…") of more client users, with
 	// every right.
 	NKeys []string
+	// Include is an optional configuration file every node includes
+	// (copied beside its configuration), e.g. the accounts of
+	// jetstream.ServerAuthConfig.
+	Include string
 	// Stdout is optional: where each node's log lines also go (they are
 	// always kept in <Dir>/<node>/server.log).
 	Stdout *os.File
@@ -279,6 +283,17 @@ authorization {
   ]
 }
 `, net.JoinHostPort(n.Host, strconv.Itoa(n.ClusterPort)), n.c.opts.Password, strings.Join(quoteAll(routes), "\n    "))
+	}
+	if n.c.opts.Include != "" {
+		// nats-server resolves an include beside the including file.
+		inc, err := os.ReadFile(n.c.opts.Include)
+		if err != nil {
+			return fmt.Errorf("natscluster: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(n.dir, "include.conf"), inc, 0o600); err != nil {
+			return fmt.Errorf("natscluster: %w", err)
+		}
+		conf += "include \"include.conf\"\n"
 	}
 	n.conf = filepath.Join(n.dir, "server.conf")
 	return os.WriteFile(n.conf, []byte(conf), 0o600)
