@@ -265,11 +265,20 @@ func TestDeploymentUnderFaults(t *testing.T) {
 			}
 			Next uint64
 		}
-		if code := call(t, "GET", fmt.Sprintf("%s/v1/events?from=%d&limit=1000&minPosition=%d", d.instances[0].url, from, last), auditor, nil, &page); code != 200 {
-			var ready, problem map[string]any
-			call(t, "GET", d.instances[0].url+"/readyz", "", nil, &ready)
-			call(t, "GET", fmt.Sprintf("%s/v1/events?from=%d&limit=1000&minPosition=%d", d.instances[0].url, from, last), auditor, nil, &problem)
-			t.Fatalf("read the log from %d: %d %v; readyz: %v", from, code, problem, ready)
+		// 503 says "try again": a client does, for a while.
+		url := fmt.Sprintf("%s/v1/events?from=%d&limit=1000&minPosition=%d", d.instances[0].url, from, last)
+		for tries := 1; ; tries++ {
+			code := call(t, "GET", url, auditor, nil, &page)
+			if code == 200 {
+				break
+			}
+			if code != http.StatusServiceUnavailable || tries == 20 {
+				var ready map[string]any
+				call(t, "GET", d.instances[0].url+"/readyz", "", nil, &ready)
+				t.Fatalf("read the log from %d: %d after %d tries; readyz: %v", from, code, tries, ready)
+			}
+			t.Logf("read the log from %d: 503, trying again", from)
+			time.Sleep(500 * time.Millisecond)
 		}
 		for _, e := range page.Items {
 			if e.Position != head+1 {

@@ -3,6 +3,7 @@ package jetstream
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -53,11 +54,26 @@ func (s *Store) ReadAll(ctx context.Context, from uint64, limit int) ([]eventsto
 		return nil, nil
 	}
 	out, err := s.readAll(ctx, max(from, 1), limit)
+	// On a cluster a read can fail for a moment while a stream leader
+	// changes or a replica catches up after a partition: try again, with a
+	// new consumer, before answering "unavailable".
+	for attempt := 1; err != nil && attempt < readAttempts && errors.Is(err, eventstore.ErrUnavailable) && !s.isClosed(); attempt++ {
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("read log from %d: %w", from, ctx.Err())
+		case <-time.After(time.Duration(attempt) * 250 * time.Millisecond):
+		}
+		s.log.Debug("eventstore: reading the log again", "from", from, "attempt", attempt+1, "err", err)
+		out, err = s.readAll(ctx, max(from, 1), limit)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read log from %d: %w", from, err)
 	}
 	return out, nil
 }
+
+// readAttempts bounds the tries of one ReadAll.
+const readAttempts = 4
 
 // readAll reads up to limit events from position from on with a short-lived
 // ordered consumer: the server sends stored messages to a consumer as they
@@ -106,7 +122,7 @@ func (s *Store) readAll(ctx context.Context, from uint64, limit int) ([]eventsto
 				return nil, err
 			}
 			if env.Position != from+uint64(len(out)) {
-				return nil, fmt.Errorf("read log: got position %d, want %d", env.Position, from+uint64(len(out)))
+				return nil, fmt.Errorf("%w: read log: got position %d, want %d", eventstore.ErrUnavailable, env.Position, from+uint64(len(out)))
 			}
 			out = append(out, env)
 		}
