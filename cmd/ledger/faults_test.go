@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -440,4 +441,89 @@ func splitNotes(s string) []string {
 		notes = append(notes, cur.String())
 	}
 	return notes
+}
+
+// The cluster replaced by an empty one under a running deployment (every
+// node's disk lost, the nodes back at the same addresses): the running
+// instances say they are not ready and why, acknowledge nothing and write
+// nothing into it, and an instance restarted on its data dir refuses to
+// start on it.
+func TestDeploymentRefusesAnEmptiedCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a cluster and two services; not in -short")
+	}
+	d := startDeployment(t, false)
+	bank := d.token("bank", "30004")
+	for i := range 20 {
+		if code := post(d.instances[i%2].url+"/v1/loan-requests", bank, fmt.Sprintf("before-%d", i), requestBody(luhnSIREN(3_000_000+i), 1000000), nil); code != 201 {
+			t.Fatalf("request %d before the fault: %d", i, code)
+		}
+	}
+	for _, n := range d.cluster.Nodes() {
+		if err := n.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Wipe(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range d.cluster.Nodes() {
+		if err := n.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.cluster.WaitHealthy(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	replacedAt := time.Now()
+
+	// Writes keep coming; none is acknowledged.
+	for _, in := range d.instances {
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			var ready struct {
+				Ready  bool
+				Checks map[string]string
+			}
+			code := call(t, "GET", in.url+"/readyz", "", nil, &ready)
+			if code == http.StatusServiceUnavailable && strings.Contains(fmt.Sprint(ready.Checks), "not the store this process was writing to") {
+				t.Logf("%s not ready %s after the replacement: %v", in.url, time.Since(replacedAt).Round(time.Millisecond), ready.Checks)
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s still says %d %+v about an emptied cluster", in.url, code, ready)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	for i := range 10 {
+		if code := post(d.instances[i%2].url+"/v1/loan-requests", bank, fmt.Sprintf("after-%d", i), requestBody(luhnSIREN(4_000_000+i), 1000000), nil); code == 201 {
+			t.Fatalf("request %d acknowledged on the emptied cluster", i)
+		} else if code != http.StatusServiceUnavailable {
+			t.Errorf("request %d on the emptied cluster: %d, want 503", i, code)
+		}
+	}
+	js, err := njs.New(d.connect(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if st, err := js.Stream(ctx, "LEDGER"); err == nil {
+		t.Fatalf("an instance recreated the ledger stream on the emptied cluster (%d messages)", st.CachedInfo().State.Msgs)
+	}
+
+	// Restarted on its data dir (its tree holds the history), an instance
+	// refuses the empty store.
+	a := d.instances[0]
+	a.kill()
+	out, err := exec.Command(a.bin, a.args...).CombinedOutput()
+	if err == nil {
+		t.Fatal("an instance started on an emptied cluster")
+	}
+	if !strings.Contains(string(out), "refusing to serve it") {
+		t.Fatalf("the refusal does not say why:\n%s", out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	t.Logf("restart refused: %s", lines[len(lines)-1])
 }

@@ -299,6 +299,17 @@ authorization {
 	return os.WriteFile(n.conf, []byte(conf), 0o600)
 }
 
+// Wipe deletes the store of a stopped node, as a lost disk would.
+func (n *Node) Wipe() error {
+	if n.Running() {
+		return fmt.Errorf("natscluster: node %s is running; Kill it before Wipe", n.Name)
+	}
+	if err := os.RemoveAll(n.StoreDir()); err != nil {
+		return fmt.Errorf("natscluster: %w", err)
+	}
+	return os.MkdirAll(n.StoreDir(), 0o700)
+}
+
 // Start starts the node's process (again, after Kill), on its store.
 func (n *Node) Start() error {
 	n.mu.Lock()
