@@ -17,7 +17,7 @@ import (
 )
 
 // run executes the ledger command line in-process and returns its output.
-func run(t *testing.T, args ...string) (string, error) {
+func run(t testing.TB, args ...string) (string, error) {
 	t.Helper()
 	root := newRootCommand()
 	var out bytes.Buffer

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -30,6 +31,10 @@ const tokenTTL = 2 * time.Hour
 // token given (--token).
 type apiClient struct {
 	base string
+	// servers are the instances of --server (comma-separated): calls go to
+	// each in turn, as behind a load balancer.
+	servers []string
+	turn    atomic.Uint64
 	http *http.Client
 	// given is --token; when set, every call uses it.
 	given string
@@ -53,10 +58,18 @@ func addClientFlags(cmd *cobra.Command) {
 // conns bounds the idle connections kept per host.
 func newAPIClient(v *viper.Viper, conns int) (*apiClient, error) {
 	c := &apiClient{
-		base:   strings.TrimRight(v.GetString("server"), "/"),
+		base:   strings.TrimSpace(v.GetString("server")),
 		http:   &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: conns}},
 		given:  strings.TrimSpace(v.GetString("token")),
 		tokens: map[auth.Principal]string{},
+	}
+	for _, s := range strings.Split(c.base, ",") {
+		if s = strings.TrimRight(strings.TrimSpace(s), "/"); s != "" {
+			c.servers = append(c.servers, s)
+		}
+	}
+	if len(c.servers) == 0 {
+		return nil, errs.New(errs.Invalid, "--server: want the base URL of a running server")
 	}
 	if c.given != "" {
 		return c, nil
@@ -225,7 +238,8 @@ func (c *apiClient) send(ctx context.Context, p auth.Principal, method, path str
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	server := c.servers[(c.turn.Add(1)-1)%uint64(len(c.servers))]
+	req, err := http.NewRequestWithContext(ctx, method, server+path, rd)
 	if err != nil {
 		return nil, &apiError{method: method, path: path, err: err}
 	}
@@ -240,7 +254,7 @@ func (c *apiClient) send(ctx context.Context, p auth.Principal, method, path str
 	if err != nil {
 		e := &apiError{method: method, path: path, err: errs.Wrap(errs.Unavailable, err)}
 		if ctx.Err() == nil {
-			e.hint = "is `ledger serve` running at " + c.base + "? see --server"
+			e.hint = "is `ledger serve` running at " + server + "? see --server"
 		}
 		return nil, e
 	}

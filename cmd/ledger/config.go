@@ -36,7 +36,7 @@ var settings = []struct {
 	{"jwt-issuer", "", "with jwks-url: the only accepted iss claim (required)"},
 	{"jwt-audience", "", "with jwks-url: an aud claim the tokens must carry (optional)"},
 	{"log-level", "info", "log level: debug, info, warn or error"},
-	{"server", "http://127.0.0.1:8080", "base URL of the running server"},
+	{"server", "http://127.0.0.1:8080", "base URL of the running server (several, comma-separated: calls go to each in turn)"},
 	{"token", "", "bearer token (default: one minted with the key in the data dir)"},
 }
 

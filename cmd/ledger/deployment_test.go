@@ -27,7 +27,7 @@ import (
 
 // instance is one `ledger serve` process of a deployment.
 type instance struct {
-	t    *testing.T
+	t    testing.TB
 	bin  string
 	args []string
 	url  string
@@ -93,7 +93,7 @@ func call(t *testing.T, method, url, token string, body any, out any) int {
 	return resp.StatusCode
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -276,7 +276,7 @@ type deployment struct {
 	instances         []*instance
 }
 
-func startDeployment(t *testing.T, isolated bool) *deployment {
+func startDeployment(t testing.TB, isolated bool) *deployment {
 	t.Helper()
 	d := &deployment{dir: t.TempDir()}
 	d.keysDir = filepath.Join(d.dir, "keys")
@@ -291,7 +291,7 @@ func startDeployment(t *testing.T, isolated bool) *deployment {
 	}
 	t.Cleanup(d.cluster.Close)
 	d.bin = filepath.Join(d.dir, "ledger")
-	if out, err := exec.Command("go", "build", "-o", d.bin, ".").CombinedOutput(); err != nil {
+	if out, err := execGoBuild(d.bin); err != nil {
 		t.Fatalf("build: %v: %s", err, out)
 	}
 	var monitors []string
@@ -326,7 +326,7 @@ func (d *deployment) token(role, subject string) string {
 
 // connect connects to the cluster as the ledger's NATS user (what a
 // stolen ledger credential gives).
-func (d *deployment) connect(t *testing.T) *nats.Conn {
+func (d *deployment) connect(t testing.TB) *nats.Conn {
 	t.Helper()
 	seed, pub, err := datadir.LoadNATSSeed(datadir.NewKeys(d.keysDir).NATSLedger)
 	if err != nil {
@@ -344,7 +344,7 @@ func (d *deployment) connect(t *testing.T) *nats.Conn {
 	return nc
 }
 
-func checkpointOf(t *testing.T, url, token string) string {
+func checkpointOf(t testing.TB, url, token string) string {
 	t.Helper()
 	req, _ := http.NewRequest("GET", url+"/v1/ledger/checkpoint", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -378,4 +378,9 @@ func luhnSIREN(n int) string {
 		}
 	}
 	return ""
+}
+
+// execGoBuild builds the ledger binary to bin.
+func execGoBuild(bin string) ([]byte, error) {
+	return exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 }

@@ -152,6 +152,35 @@ func BenchmarkAppend(b *testing.B) {
 	})
 }
 
+// BenchmarkAppendCluster compares, in one run, the ledger's real append
+// (three events, 64 writers on distinct streams) on the embedded server
+// and on a 3-node cluster of nats-server processes with R3 (acknowledged
+// once on a quorum, every node syncing every write):
+//
+//	go test -run '^$' -bench AppendCluster -benchtime 20000x ./eventstore/jetstream/
+func BenchmarkAppendCluster(b *testing.B) {
+	stores := []struct {
+		name string
+		open func(b *testing.B) *jetstream.Store
+	}{
+		{"embedded", func(b *testing.B) *jetstream.Store { return openStore(b, b.TempDir(), benchConfig) }},
+		{"cluster-R3", func(b *testing.B) *jetstream.Store { _, s := clusterStore(b, false); return s }},
+	}
+	for _, st := range stores {
+		b.Run(st.name+"/distinct-3-events/writers=64", func(b *testing.B) {
+			s := st.open(b)
+			versions := make([]uint64, 64)
+			runWriters(b, 64, func(w, _ int) (int, error) {
+				res, err := s.Append(context.Background(), fmt.Sprintf("company-%d", w), eventstore.Exact(versions[w]), benchEvent(), benchEvent(), benchEvent())
+				versions[w] = res.Version
+				return 3, err
+			})
+			stats := s.Stats()
+			b.ReportMetric(float64(stats.Events)/float64(max(1, stats.Publishes)), "events/batch")
+		})
+	}
+}
+
 // benchConfig lets LEDGER_BENCH_INFLIGHT and LEDGER_BENCH_BATCH override
 // the group commit's settings, to explore them.
 func benchConfig(c *jetstream.Config) {

@@ -17,7 +17,7 @@ import (
 
 // clusterStore opens a store on a 3-node cluster of real nats-server
 // processes, with the ledger stream replicated on all three.
-func clusterStore(t *testing.T, isolated bool) (*natscluster.Cluster, *jetstream.Store) {
+func clusterStore(t testing.TB, isolated bool) (*natscluster.Cluster, *jetstream.Store) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("cluster fault tests start real processes; not in -short")
