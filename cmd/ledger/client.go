@@ -35,7 +35,7 @@ type apiClient struct {
 	// each in turn, as behind a load balancer.
 	servers []string
 	turn    atomic.Uint64
-	http *http.Client
+	http    *http.Client
 	// given is --token; when set, every call uses it.
 	given string
 	// signer mints tokens; keyDir is where its key was read, for the
