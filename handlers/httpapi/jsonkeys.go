@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -28,7 +29,9 @@ const maxJSONDepth = 32
 //     keys that differ only by case;
 //   - nesting deeper than maxJSONDepth.
 //
-// The scan uses the standard library's own tokenizer (json.Decoder.Token),
+// It stops at the first unknown field or the first value of the wrong
+// kind, which the decoder refuses anyway, so that a large hostile body
+// costs little. The scan uses the standard library's own tokenizer (json.Decoder.Token),
 // so it reads the body exactly as the decoder will; a maintained
 // alternative decoder (e.g. encoding/json/v2, which rejects duplicates and
 // is case-sensitive, still behind GOEXPERIMENT in Go 1.26) would bring its
@@ -54,7 +57,9 @@ func checkJSONKeys(body []byte, dst any) error {
 		}
 		if top != nil && top.object && top.wantKey {
 			key, _ := tok.(string)
-			if err := top.key(key); err != nil {
+			if err := top.key(key); err == errStopScan {
+				return nil
+			} else if err != nil {
 				return err
 			}
 			continue
@@ -70,7 +75,7 @@ func checkJSONKeys(body []byte, dst any) error {
 			t, path = top.valueType, top.valuePath
 			top.wantKey = true
 		default:
-			t, path = top.elem, top.path+"[]"
+			t, path = top.target, top.path+"[]"
 		}
 		d, ok := tok.(json.Delim)
 		if !ok {
@@ -79,34 +84,47 @@ func checkJSONKeys(body []byte, dst any) error {
 		if len(stack) >= maxJSONDepth {
 			return &domain.ValidationError{Errors: []domain.FieldError{{Field: path, Message: fmt.Sprintf("nests deeper than %d levels", maxJSONDepth)}}}
 		}
-		t = indirect(t)
-		f := &jsonFrame{path: path}
-		if d == '{' {
-			f.object, f.wantKey = true, true
-			if t != nil && t.Kind() == reflect.Struct {
-				f.fields = structFields(t)
-			}
-		} else if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
-			f.elem = t.Elem()
+		if t = indirect(t); t == nil {
+			return nil
+		}
+		f := &jsonFrame{path: path, object: d == '{', wantKey: d == '{'}
+		switch k := t.Kind(); {
+		case k == reflect.Interface:
+			f.target = t // any: objects and arrays of anything
+		case f.object && k == reflect.Struct:
+			f.target, f.fields = t, structFields(t)
+		case f.object && k == reflect.Map:
+			f.target = t.Elem()
+		case !f.object && (k == reflect.Slice || k == reflect.Array):
+			f.target = t.Elem()
+		default:
+			// An object or array where the target takes neither: the
+			// decoder refuses the body with a type error; nothing more to
+			// scan.
+			return nil
 		}
 		stack = append(stack, f)
 	}
 }
 
+// errStopScan ends the key scan early: the rest is the decoder's to refuse.
+var errStopScan = errors.New("stop scanning")
+
 // jsonFrame is an object or array being scanned.
 type jsonFrame struct {
 	path   string
 	object bool
-	// For an object: the target struct's fields (nil for a map or an
-	// unknown target), the keys seen, whether a key comes next, and the
-	// type and path of the value after the last key.
-	fields    *jsonFields
+	// target is the type of the values inside: a struct's (whose fields
+	// give each value's type), a map's or an array's element type, or an
+	// interface.
+	target reflect.Type
+	fields *jsonFields
+	// For an object: the keys seen, whether a key comes next, and the type
+	// and path of the value after the last key.
 	seen      map[string]string // folded key → key as given
 	wantKey   bool
 	valueType reflect.Type
 	valuePath string
-	// For an array: the element type.
-	elem reflect.Type
 }
 
 // key checks an object's key and prepares for its value.
@@ -126,7 +144,7 @@ func (f *jsonFrame) key(k string) error {
 		f.seen = map[string]string{}
 	}
 	f.seen[fk] = k
-	f.wantKey, f.valuePath, f.valueType = false, path, nil
+	f.wantKey, f.valuePath, f.valueType = false, path, f.target
 	if f.fields == nil {
 		return nil
 	}
@@ -137,7 +155,11 @@ func (f *jsonFrame) key(k string) error {
 	if name, ok := f.fields.byFold[fk]; ok {
 		return keyError(path, fmt.Sprintf("unknown field: keys are case-sensitive, did you mean %q?", name))
 	}
-	return nil // unknown: the decoder refuses it
+	return errStopScan // an unknown field: the decoder refuses it
+}
+
+func keyError(field, msg string) error {
+	return &domain.ValidationError{Errors: []domain.FieldError{{Field: field, Message: msg}}}
 }
 
 // foldKey returns the canonical case fold of s: each rune replaced by the
@@ -158,11 +180,7 @@ func foldKey(s string) string {
 	return b.String()
 }
 
-func keyError(field, msg string) error {
-	return &domain.ValidationError{Errors: []domain.FieldError{{Field: field, Message: msg}}}
-}
-
-// indirect returns t without its pointers, or nil.
+// indirect returns t without its pointers (nil for nil).
 func indirect(t reflect.Type) reflect.Type {
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()

@@ -12,25 +12,33 @@ import (
 func TestCheckJSONKeys(t *testing.T) {
 	deep := strings.Repeat(`{"a":`, maxJSONDepth+1) + `1` + strings.Repeat(`}`, maxJSONDepth+1)
 	for _, tc := range []struct {
-		body, field string // field "" when the body passes the scan
+		body  string
+		dst   any
+		field string // "" when the body passes the scan
 	}{
-		{`{"siren":"1","amountCents":1}`, ""},
-		{`{"siren":"1","company":{"name":"a","legalForm":"SAS"}}`, ""},
-		{`{"unknown":1,"Unknown":2}`, "Unknown"},           // duplicates, even of unknown keys
-		{`{"unknown":1}`, ""},                              // left to DisallowUnknownFields
-		{`{"siren":"1","SIREN":"2"}`, "SIREN"},             // case variant of a given key
-		{`{"Siren":"1"}`, "Siren"},                         // case variant of a field
-		{`{"company":{"NAFCode":"x"}}`, "company.NAFCode"}, // nested
-		{`{"company":{"collectiveProceeding":{"kind":"none","kind":"safeguard"}}}`, "company.collectiveProceeding.kind"},
-		{`{"company":null,"company":{}}`, "company"},
-		{`[{"a":1},{"a":1}]`, ""}, // one key per object
-		{`[{"a":1,"a":2}]`, "[].a"},
-		{`{"siren":"1",`, ""}, // a syntax error: the decoder reports it
-		{`{} {"a":1,"a":1}`, "a"},
-		{`"just a string"`, ""},
-		{deep, strings.TrimSuffix(strings.Repeat("a.", maxJSONDepth), ".")},
+		{`{"siren":"1","amountCents":1}`, &loanRequestBody{}, ""},
+		{`{"siren":"1","company":{"name":"a","legalForm":"SAS"}}`, &loanRequestBody{}, ""},
+		{`{"siren":"1","SIREN":"2"}`, &loanRequestBody{}, "SIREN"},             // case variant of a given key
+		{`{"Siren":"1"}`, &loanRequestBody{}, "Siren"},                         // case variant of a field
+		{`{"company":{"NAFCode":"x"}}`, &loanRequestBody{}, "company.NAFCode"}, // nested
+		{`{"company":{"collectiveProceeding":{"kind":"none","kind":"safeguard"}}}`, &loanRequestBody{}, "company.collectiveProceeding.kind"},
+		{`{"company":null,"company":{}}`, &loanRequestBody{}, "company"},
+		{`{"siren":"1","siren":"2","unknown":1}`, &loanRequestBody{}, "siren"},
+		// What the decoder refuses anyway ends the scan: an unknown field,
+		// a value of the wrong kind, a syntax error.
+		{`{"unknown":1,"siren":"1","siren":"2"}`, &loanRequestBody{}, ""},
+		{`{"siren":{"a":1,"a":2}}`, &loanRequestBody{}, ""},
+		{`[{"siren":"1","siren":"2"}]`, &loanRequestBody{}, ""},
+		{`{"siren":"1",`, &loanRequestBody{}, ""},
+		{`"just a string"`, &loanRequestBody{}, ""},
+		// Maps and interfaces are scanned throughout.
+		{`{"a":1,"A":2}`, &map[string]any{}, "A"},
+		{`[{"a":1},{"a":1}]`, new(any), ""}, // one key per object
+		{`[{"a":1,"a":2}]`, new(any), "[].a"},
+		{`{} {"a":1,"a":1}`, new(any), "a"},
+		{deep, new(any), strings.TrimSuffix(strings.Repeat("a.", maxJSONDepth), ".")},
 	} {
-		err := checkJSONKeys([]byte(tc.body), &loanRequestBody{})
+		err := checkJSONKeys([]byte(tc.body), tc.dst)
 		var ve *domain.ValidationError
 		switch {
 		case tc.field == "" && err != nil:
