@@ -2,6 +2,7 @@ package domain
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -35,6 +36,22 @@ func TestExcludedLegalFormFailsClosed(t *testing.T) {
 	} {
 		if got := excludedLegalForm(form); got != want {
 			t.Errorf("excludedLegalForm(%q) = %v, want %v", form, got, want)
+		}
+	}
+}
+
+// The message that lists the abbreviations lists exactly the accepted ones.
+func TestLegalFormAbbreviationListMatchesTheMap(t *testing.T) {
+	listed := map[string]bool{}
+	for _, a := range strings.Split(legalFormAbbreviationList, ", ") {
+		listed[a] = true
+	}
+	if len(listed) != len(legalFormAbbreviations) {
+		t.Fatalf("%d listed, %d accepted", len(listed), len(legalFormAbbreviations))
+	}
+	for a := range legalFormAbbreviations {
+		if !listed[a] {
+			t.Errorf("%s accepted but not listed", a)
 		}
 	}
 }
