@@ -17,8 +17,9 @@ type CancelAttestation struct {
 
 // CancelAttestation decides on a cancellation; the attestation's amount is
 // released from the ceiling. Errors: ErrNotFound for an unknown number or
-// one the actor does not own, ErrInvalid for an over-long reason,
-// ErrConflict unless the attestation is issued.
+// one the actor does not own, ErrInvalid for an over-long reason or one
+// that the free-text rules refuse, ErrConflict unless the attestation is
+// issued.
 func (c *Company) CancelAttestation(cmd CancelAttestation, now time.Time) ([]Event, error) {
 	a, ok := c.attestations[cmd.Number.String()]
 	owner := ok && ((cmd.By.Role == RoleCompany && cmd.By.ID == a.SIREN.String()) ||
@@ -28,6 +29,11 @@ func (c *Company) CancelAttestation(cmd CancelAttestation, now time.Time) ([]Eve
 	}
 	if len(cmd.Reason) > maxCancelReason {
 		return nil, invalidField("reason", "must be at most %d bytes", maxCancelReason)
+	}
+	if cmd.Reason != "" {
+		if err := checkFreeText(cmd.Reason); err != nil {
+			return nil, invalidField("reason", "%s", err)
+		}
 	}
 	if a.Status != AttestationIssuedStatus {
 		return nil, conflictf("attestation %s is %s, not %s", a.Number, a.Status, AttestationIssuedStatus)

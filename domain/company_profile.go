@@ -50,27 +50,48 @@ type CompanyProfile struct {
 // maxHeadcount bounds headcounts far above any company's.
 const maxHeadcount = 10_000_000
 
-// Validate checks every field of p and returns a *ValidationError listing
-// all problems, with field paths under prefix (e.g. "company.").
+// Validate checks every field of p as input and returns a
+// *ValidationError listing all problems, with field paths under prefix
+// (e.g. "company."). The closed lists (NAF rév. 2, legal forms) and the
+// free-text rules apply (DOMAIN.md §7).
 func (p CompanyProfile) Validate(prefix string) error {
 	var v validator
-	p.validate(&v, prefix)
+	p.validate(&v, prefix, true)
 	return v.err()
 }
 
-func (p CompanyProfile) validate(v *validator, prefix string) {
-	if strings.TrimSpace(p.Name) == "" {
+// checkRecorded checks a profile read back from a recorded event: what
+// every recorded profile has, without the input rules added since (closed
+// lists, free text), so that facts recorded before them still read back.
+func (p CompanyProfile) checkRecorded(prefix string) error {
+	var v validator
+	p.validate(&v, prefix, false)
+	return v.err()
+}
+
+// validate checks p; input adds the rules that apply to new input only.
+func (p CompanyProfile) validate(v *validator, prefix string, input bool) {
+	switch {
+	case strings.TrimSpace(p.Name) == "":
 		v.add(prefix+"name", "is required")
-	} else if len(p.Name) > 200 {
+	case len(p.Name) > 200:
 		v.add(prefix+"name", "must be at most 200 bytes")
+	case input:
+		v.check(prefix+"name", checkFreeText(p.Name))
 	}
-	if lf := strings.TrimSpace(p.LegalForm); lf == "" {
+	switch lf := strings.TrimSpace(p.LegalForm); {
+	case lf == "":
 		v.add(prefix+"legalForm", "is required")
-	} else if len(lf) > 32 {
+	case len(lf) > 32:
 		v.add(prefix+"legalForm", "must be at most 32 bytes")
+	case input:
+		v.check(prefix+"legalForm", checkLegalForm(p.LegalForm))
 	}
-	if p.NAF.s == "" {
+	switch {
+	case p.NAF.s == "":
 		v.add(prefix+"nafCode", "is required")
+	case input && !p.NAF.Known():
+		v.add(prefix+"nafCode", "NAF code %q is not a sub-class of INSEE's NAF rév. 2", p.NAF.s)
 	}
 	if p.Region.s == "" {
 		v.add(prefix+"regionCode", "is required")
@@ -120,11 +141,16 @@ func (p CompanyProfile) clone() CompanyProfile {
 }
 
 // normalised returns p with its free-text fields trimmed and the legal form
-// in capitals.
+// in capitals, as given (an abbreviation or a 4-digit code: what the bank
+// sent is what is recorded; LegalFormCode maps it).
 func (p CompanyProfile) normalised() CompanyProfile {
 	p = p.clone()
 	p.Name = strings.TrimSpace(p.Name)
-	p.LegalForm = strings.ToUpper(strings.TrimSpace(p.LegalForm))
+	if lf, ok := normaliseLegalForm(p.LegalForm); ok {
+		p.LegalForm = lf
+	} else {
+		p.LegalForm = strings.ToUpper(strings.TrimSpace(p.LegalForm))
+	}
 	return p
 }
 

@@ -29,7 +29,7 @@ func (e LoanRequestSubmitted) check() error {
 	case e.RequestedOn.IsZero():
 		return missing("requestedOn")
 	}
-	if err := e.Company.Validate("company."); err != nil {
+	if err := e.Company.checkRecorded("company."); err != nil {
 		return fmt.Errorf("%w: %v", errIncomplete, err)
 	}
 	return nil

@@ -9,10 +9,26 @@ import (
 // "NN.NNL" (e.g. "56.10A").
 type NAFCode struct{ s string }
 
-// ParseNAF accepts "NN.NNL" or "NNNNL" (the letter in either case) whose
-// division (first two digits) exists in NAF rév. 2, and returns it
-// normalised to "NN.NNL".
+// ParseNAF accepts "NN.NNL" or "NNNNL" (the letter in either case) that
+// is one of the 732 sub-classes of INSEE's NAF rév. 2 (the closed list of
+// data/naf_rev2.csv), and returns it normalised to "NN.NNL". A code of the
+// right shape that is not a sub-class (e.g. "64.19A", "99.99Z") is refused:
+// the list fails closed (DOMAIN.md §7).
 func ParseNAF(s string) (NAFCode, error) {
+	n, err := parseNAFShape(s)
+	if err != nil {
+		return NAFCode{}, err
+	}
+	if !n.Known() {
+		return NAFCode{}, fmt.Errorf("NAF code %q is not a sub-class of INSEE's NAF rév. 2", s)
+	}
+	return n, nil
+}
+
+// parseNAFShape checks only the shape and the division and normalises. It
+// decodes recorded events: a fact recorded before the closed list was
+// enforced must still be read back as it was recorded.
+func parseNAFShape(s string) (NAFCode, error) {
 	var d string
 	switch len(s) {
 	case 6:
@@ -54,8 +70,10 @@ func (n NAFCode) Section() byte { return sectionOf(n.Division()) }
 // MarshalJSON encodes the code as a JSON string.
 func (n NAFCode) MarshalJSON() ([]byte, error) { return json.Marshal(n.s) }
 
-// UnmarshalJSON decodes and normalises a JSON string.
-func (n *NAFCode) UnmarshalJSON(b []byte) error { return unmarshalParsed(b, n, ParseNAF) }
+// UnmarshalJSON decodes and normalises a JSON string. It checks the shape
+// only, not the closed list: JSON is how recorded events and read models
+// are read back, and input goes through ParseNAF.
+func (n *NAFCode) UnmarshalJSON(b []byte) error { return unmarshalParsed(b, n, parseNAFShape) }
 
 // nafSections maps the first and last division of each section of NAF rév. 2.
 var nafSections = []struct {

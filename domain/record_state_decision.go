@@ -33,6 +33,9 @@ func (cmd RecordStateDecision) Validate() error {
 	} else if len(cmd.DecreeRef) > maxIDLength {
 		v.add("decreeRef", "must be at most %d bytes", maxIDLength)
 	}
+	if trimmedLen(cmd.DecreeRef) > 0 {
+		v.check("decreeRef", checkFreeText(cmd.DecreeRef))
+	}
 	return v.err()
 }
 

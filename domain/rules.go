@@ -117,8 +117,8 @@ func Assess(app Application) Assessment {
 	if app.RequestedOn.Before(ProgrammeStart) || app.RequestedOn.After(ProgrammeEnd) {
 		reject(ReasonOutsideProgrammeWindow, "requests are accepted from %s to %s; requested on %s", ProgrammeStart, ProgrammeEnd, app.RequestedOn)
 	}
-	if p.LegalForm == "SCI" {
-		reject(ReasonExcludedLegalForm, "real-estate holding companies (SCI) are excluded")
+	if excludedLegalForm(p.LegalForm) {
+		reject(ReasonExcludedLegalForm, "real-estate civil companies (SCI and the other catégories juridiques 654x) are excluded; legal form %s", p.LegalForm)
 	}
 	if excludedNAF[p.NAF.String()] {
 		reject(ReasonExcludedCreditInstitution, "credit institutions and finance companies (NAF %s) are excluded", p.NAF)

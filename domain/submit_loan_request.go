@@ -46,7 +46,7 @@ func (cmd SubmitLoanRequest) Validate() error {
 	if cmd.RequestedOn.IsZero() {
 		v.add("requestedOn", "is required")
 	}
-	cmd.Profile.validate(&v, "company.")
+	cmd.Profile.validate(&v, "company.", true)
 	if !cmd.Profile.CreatedOn.IsZero() && !cmd.RequestedOn.IsZero() && cmd.Profile.CreatedOn.After(cmd.RequestedOn) {
 		v.add("company.createdOn", "must not be after requestedOn (%s)", cmd.RequestedOn)
 	}

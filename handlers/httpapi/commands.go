@@ -127,7 +127,7 @@ func (s *Server) cancelAttestation(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	v, err := s.cfg.Commands.CancelAttestation(r.Context(), m, handlers.CancelAttestation{Number: n, Reason: b.Reason})
+	v, err := s.cfg.Commands.CancelAttestation(r.Context(), m, handlers.CancelAttestation{Number: n, Reason: freeText(b.Reason)})
 	if err != nil {
 		return err
 	}

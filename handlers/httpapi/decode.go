@@ -17,8 +17,9 @@ import (
 const MaxBodyBytes = 1 << 20
 
 // decodeBody decodes a JSON request body strictly into dst: the right
-// content type, at most MaxBodyBytes, no unknown field, exactly one JSON
-// value. It returns the body's bytes for hashing.
+// content type, at most MaxBodyBytes, no unknown field, no key given twice
+// or spelled in another case (checkJSONKeys), exactly one JSON value. It
+// returns the body's bytes for hashing.
 func decodeBody(r *http.Request, dst any) ([]byte, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
@@ -32,6 +33,9 @@ func decodeBody(r *http.Request, dst any) ([]byte, error) {
 	}
 	if len(body) > MaxBodyBytes {
 		return nil, errTooLarge
+	}
+	if err := checkJSONKeys(body, dst); err != nil {
+		return nil, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

@@ -3,6 +3,8 @@ package httpapi
 import (
 	"fmt"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/attestation-ledger/attestation-ledger/domain"
 	"github.com/attestation-ledger/attestation-ledger/handlers"
 )
@@ -51,6 +53,15 @@ type grantBody struct {
 type cancelBody struct {
 	Reason string `json:"reason"`
 }
+
+// freeText puts a free-text field (a company name, a decree reference, a
+// cancellation reason) in Unicode Normalization Form C, so that the same
+// text typed on different systems ("é" as one code point or as "e" and a
+// combining accent) is recorded, compared and shown the same. It is done
+// here, where input is decoded, because the domain imports only the
+// standard library, which has no normalisation tables; the domain then
+// refuses control, bidirectional and invisible-only text (DOMAIN.md §7).
+func freeText(s string) string { return norm.NFC.String(s) }
 
 // fields collects field errors while parsing a body.
 type fields struct{ errs []domain.FieldError }
@@ -120,7 +131,7 @@ func (b loanRequestBody) toSubmit(today domain.Date) (handlers.SubmitLoanRequest
 	}
 	c := b.Company
 	p := domain.CompanyProfile{
-		Name:       c.Name,
+		Name:       freeText(c.Name),
 		LegalForm:  c.LegalForm,
 		NAF:        parse(&f, "company.nafCode", c.NAFCode, domain.ParseNAF),
 		Region:     parse(&f, "company.regionCode", c.RegionCode, domain.ParseRegion),
@@ -164,7 +175,7 @@ func (b stateDecisionBody) toCommand(requestID string) (handlers.RecordStateDeci
 		f.add("approved", "is required")
 		return handlers.RecordStateDecision{}, f.err()
 	}
-	return handlers.RecordStateDecision{RequestID: requestID, Approved: *b.Approved, DecreeRef: b.DecreeRef}, nil
+	return handlers.RecordStateDecision{RequestID: requestID, Approved: *b.Approved, DecreeRef: freeText(b.DecreeRef)}, nil
 }
 
 func (b grantBody) toCommand(n domain.AttestationNumber) (handlers.GrantLoan, error) {

@@ -287,7 +287,8 @@ func acceptsCSV(r *http.Request) bool {
 
 // writeReportCSV writes report rows as CSV: one column per JSON field of
 // ReportRow, in the same order and with the same names, so that the CSV
-// and the JSON always carry the same columns.
+// and the JSON always carry the same columns. Text cells are neutralised
+// against formula injection (csvText).
 func writeReportCSV(w http.ResponseWriter, rows []projections.ReportRow) error {
 	t := reflect.TypeFor[projections.ReportRow]()
 	var header []string
@@ -310,7 +311,7 @@ func writeReportCSV(w http.ResponseWriter, rows []projections.ReportRow) error {
 	for _, row := range rows {
 		v := reflect.ValueOf(row)
 		for j, i := range fieldIdx {
-			rec[j] = fmt.Sprint(v.Field(i).Interface())
+			rec[j] = csvText(fmt.Sprint(v.Field(i).Interface()))
 			if f := v.Field(i); f.CanInt() {
 				rec[j] = strconv.FormatInt(f.Int(), 10)
 			}

@@ -21,6 +21,9 @@ func TestGeneratedCompaniesAreValidAndMostlyMicro(t *testing.T) {
 		if _, err := domain.ParseRegion(c.Profile["regionCode"].(string)); err != nil {
 			t.Fatal(err)
 		}
+		if _, ok := domain.LegalFormCode(c.Profile["legalForm"].(string)); !ok {
+			t.Fatalf("legal form %q is not on the closed list", c.Profile["legalForm"])
+		}
 		for _, r := range g.Requests(c) {
 			if _, err := domain.ParseBankCode(r.BankCode); err != nil || r.AmountCents <= 0 {
 				t.Fatalf("bad request %+v", r)
