@@ -170,11 +170,11 @@ func (a *App) open(ctx context.Context, dirs datadir.Layout) (err error) {
 	if err != nil {
 		return fmt.Errorf("open event store: %w", err)
 	}
-	keyID, secret, err := keys.LoadProvenanceKey()
+	ring, err := keys.LoadProvenanceKeys()
 	if err != nil {
 		return err
 	}
-	if a.provenance, err = a.openProvenance(ctx, provenance.Key{ID: keyID, Secret: secret}); err != nil {
+	if a.provenance, err = a.openProvenance(ctx, ring[0], ring[1:]...); err != nil {
 		return err
 	}
 	a.ReadModels, err = projections.Open(ctx, projections.Config{

@@ -18,12 +18,13 @@ import (
 // WARNING: persisted; never rename it.
 const provenanceFrom = "provenance-from"
 
-// openProvenance builds the keyring of the deployment's provenance key and
+// openProvenance builds the keyring of the deployment's provenance keys
+// (signing with current, verifying with all) and
 // fixes, once for the whole deployment, the position from which every event
 // must carry provenance; it counts and logs every event that does not
 // verify.
-func (a *App) openProvenance(ctx context.Context, key provenance.Key) (*provenance.Keyring, error) {
-	k, err := provenance.NewKeyring(key)
+func (a *App) openProvenance(ctx context.Context, current provenance.Key, older ...provenance.Key) (*provenance.Keyring, error) {
+	k, err := provenance.NewKeyring(current, older...)
 	if err != nil {
 		return nil, err
 	}

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
+	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -68,8 +71,106 @@ checkpoint key and must be the servers' --origin.`,
 	}
 	addSettingFlags(initCmd, "keys-dir", "data-dir", "origin")
 	initCmd.Flags().String("nats-auth", "", "also write the authorization to include in every external nats-server's configuration (accounts LEDGER and AUDIT, public nkeys only) to this file")
-	keys.AddCommand(initCmd)
+	keys.AddCommand(initCmd, newKeysListCommand(), newKeysProvenanceCommand())
 	return keys
+}
+
+// keysDirOf is the keys dir of the command's --keys-dir or --data-dir.
+func keysDirOf(cmd *cobra.Command) (datadir.Keys, error) {
+	v, err := loadConfig(cmd)
+	if err != nil {
+		return datadir.Keys{}, err
+	}
+	return existingKeys(v)
+}
+
+func newKeysListCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "list [--keys-dir DIR] [--json]",
+		Short: "List every key of the keys dir: name, purpose, public id, status, mode, last change; never a secret",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			keys, err := keysDirOf(cmd)
+			if err != nil {
+				return err
+			}
+			inv := keys.Inventory()
+			w := cmd.OutOrStdout()
+			if asJSON, _ := cmd.Flags().GetBool("json"); asJSON {
+				enc := json.NewEncoder(w)
+				enc.SetIndent("", "  ")
+				return enc.Encode(inv)
+			}
+			tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "KEY\tSTATUS\tID\tMODE\tCHANGED\tPROBLEM")
+			for _, k := range inv {
+				changed := ""
+				if !k.Modified.IsZero() {
+					changed = k.Modified.Format(time.RFC3339)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k.Name, k.Status, k.ID, k.Mode, changed, k.Problem)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().Bool("json", false, "print JSON")
+	addSettingFlags(cmd, "keys-dir", "data-dir")
+	return cmd
+}
+
+func newKeysProvenanceCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "provenance",
+		Short: "Rotate the event-provenance key in two steps: stage a new key, then promote it",
+		Long: `The provenance key proves the ledger wrote each event. An instance that does not
+know a key counts every event signed with it as forged, so a rotation takes two
+steps, each followed by a rolling restart of every instance of the deployment:
+
+  ledger keys provenance stage            # a new key, verify-only: restart every instance
+  ledger keys provenance promote KEY_ID   # it signs from now on: restart every instance
+
+The former keys stay in the keyring to verify the events they signed; a key is
+never removed. ` + "`ledger keys list`" + ` shows the keyring.`,
+	}
+	stage := &cobra.Command{
+		Use:   "stage",
+		Short: "Add a new provenance key, verify-only, and print its id",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			keys, err := keysDirOf(cmd)
+			if err != nil {
+				return err
+			}
+			id, err := keys.StageProvenanceKey()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "staged provenance key %s (verify-only) in %s; restart every instance, then run: ledger keys provenance promote %s\n", id, datadir.Abs(keys.Provenance), id)
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), id)
+			return err
+		},
+	}
+	promote := &cobra.Command{
+		Use:   "promote KEY_ID",
+		Short: "Make a staged provenance key the one that signs",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			keys, err := keysDirOf(cmd)
+			if err != nil {
+				return err
+			}
+			if err := keys.PromoteProvenanceKey(args[0]); err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(cmd.ErrOrStderr(), "provenance key %s now signs; restart every instance\n", args[0])
+			return err
+		},
+	}
+	for _, c := range []*cobra.Command{stage, promote} {
+		addSettingFlags(c, "keys-dir", "data-dir")
+	}
+	cmd.AddCommand(stage, promote)
+	return cmd
 }
 
 // writeNATSAuth writes the NATS servers' authorization for the keys' users.

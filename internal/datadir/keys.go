@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/nats-io/nkeys"
 
@@ -149,23 +148,16 @@ func (k Keys) LoadTokenKey() (*auth.Signer, error) {
 	return s, err
 }
 
-// LoadProvenanceKey reads the event-provenance key: its id (which an
-// event's provenance names, so that the key can be rotated) and its 32
-// bytes. It fails with an error matching ErrNoKey when there is none.
+// LoadProvenanceKey reads the current event-provenance key: its id (which
+// an event's provenance names, so that the key can be rotated) and its 32
+// bytes. It fails with an error matching ErrNoKey when there is none. See
+// LoadProvenanceKeys for the whole keyring.
 func (k Keys) LoadProvenanceKey() (keyID string, key []byte, err error) {
-	b, err := keyfile.Read(k.Provenance)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", nil, fmt.Errorf("%w: no provenance key %s (run `ledger keys init`)", ErrNoKey, Abs(k.Provenance))
-	}
+	keys, err := k.LoadProvenanceKeys()
 	if err != nil {
 		return "", nil, err
 	}
-	id, b64, ok := strings.Cut(strings.TrimSpace(string(b)), " ")
-	key, derr := base64.StdEncoding.DecodeString(b64)
-	if !ok || id == "" || derr != nil || len(key) != ProvenanceKeySize {
-		return "", nil, fmt.Errorf("provenance key %s: want one line \"<key id> <base64 of %d bytes>\"", Abs(k.Provenance), ProvenanceKeySize)
-	}
-	return id, key, nil
+	return keys[0].ID, keys[0].Secret, nil
 }
 
 // LoadNATSSeed reads the nkey seed of a NATS user of the keys dir
