@@ -69,6 +69,7 @@ type committer struct {
 	js    njs.JetStream
 	cache *stateCache
 	guard *guard
+	epoch *epoch
 	cfg   *Config
 
 	stats stats
@@ -80,11 +81,12 @@ type committer struct {
 	wg     sync.WaitGroup // batches in flight
 }
 
-func newCommitter(js njs.JetStream, cache *stateCache, g *guard, cfg *Config) *committer {
+func newCommitter(js njs.JetStream, cache *stateCache, g *guard, e *epoch, cfg *Config) *committer {
 	c := &committer{
 		js:     js,
 		cache:  cache,
 		guard:  g,
+		epoch:  e,
 		cfg:    cfg,
 		reqs:   make(chan *appendReq, 1024),
 		done:   make(chan batchDone, cfg.MaxInflightBatches),
@@ -328,8 +330,11 @@ func (c *committer) commit(batch []*appendReq) {
 	}
 	msgs := messages(batch)
 	floor := c.guard.floor()
-	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.RequestTimeout)
+	ctx, cancel := c.epoch.requestContext(c.cfg.PublishTimeout)
 	first, err := c.send(ctx, msgs)
+	if err != nil {
+		err = failure(ctx, err)
+	}
 	cancel()
 	c.stats.publishes.Add(1)
 	if err == nil {
@@ -484,7 +489,7 @@ func singles(batch []*appendReq) bool {
 func (c *committer) commitSingles(batch []*appendReq) {
 	msgs := messages(batch)
 	floor := c.guard.floor()
-	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.RequestTimeout)
+	ctx, cancel := c.epoch.requestContext(c.cfg.PublishTimeout)
 	defer cancel()
 	futures := make([]njs.PubAckFuture, len(msgs))
 	for i, m := range msgs {
@@ -524,7 +529,7 @@ func (c *committer) commitSingles(batch []*appendReq) {
 			}
 		case <-ctx.Done():
 			c.cache.forget(r.stream)
-			r.done <- outcome{kind: failed, err: fmt.Errorf("outcome unknown, retry with the same event ids: %w", translate(unavailable(ctx.Err())))}
+			r.done <- outcome{kind: failed, err: fmt.Errorf("outcome unknown, retry with the same event ids: %w", translate(unavailable(failure(ctx, ctx.Err()))))}
 		}
 	}
 }

@@ -20,6 +20,7 @@ const (
 	DefaultMaxInflightBatches = 1
 	DefaultMaxBatchDelay      = 2 * time.Millisecond
 	DefaultRequestTimeout     = 10 * time.Second
+	DefaultPublishTimeout     = 4 * time.Second
 	DefaultConnectTimeout     = 10 * time.Second
 	DefaultCachedStreams      = 1 << 20
 
@@ -109,6 +110,14 @@ type Config struct {
 	// (default 1,048,576).
 	CachedStreams int
 
+	// PublishTimeout bounds the wait for the acknowledgement of one batch
+	// (optional, default 4 s, at most RequestTimeout). The group commit
+	// waits for it before the next batch: on a cluster whose stream leader
+	// died with the batch in flight, the acknowledgement never comes, and
+	// every append of the instance waits that long. A batch that times out
+	// is "outcome unknown": retried with the same event ids, it is
+	// recognised.
+	PublishTimeout time.Duration
 	// RequestTimeout bounds each request to the server that the caller's
 	// context does not bound (optional, default 10 s).
 	RequestTimeout time.Duration
@@ -149,6 +158,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = DefaultRequestTimeout
+	}
+	if c.PublishTimeout == 0 {
+		c.PublishTimeout = min(DefaultPublishTimeout, c.RequestTimeout)
 	}
 	if c.ConnectTimeout == 0 {
 		c.ConnectTimeout = DefaultConnectTimeout
@@ -211,6 +223,9 @@ func (c *Config) Validate() error {
 	}
 	if c.CachedStreams < 1 {
 		errs = append(errs, fmt.Errorf("CachedStreams %d: want 1 or more", c.CachedStreams))
+	}
+	if c.PublishTimeout <= 0 || c.PublishTimeout > c.RequestTimeout {
+		errs = append(errs, fmt.Errorf("PublishTimeout %v: want a positive duration, at most RequestTimeout", c.PublishTimeout))
 	}
 	if c.RequestTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("RequestTimeout %v: want a positive duration", c.RequestTimeout))

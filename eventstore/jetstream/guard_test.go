@@ -117,3 +117,40 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// Appends in flight when the connection drops fail at once (outcome
+// unknown: retried with the same event ids), rather than after the whole
+// request timeout: on a cluster the client is back on another node in a
+// fraction of a second, and the group commit must not sit out the timeout
+// first.
+func TestInFlightAppendsFailWhenTheConnectionDrops(t *testing.T) {
+	ns := startServer(t, true)
+	s, err := jetstream.Open(t.Context(), jetstream.Config{URL: ns.ClientURL(), Logger: quietLogger(), RequestTimeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	failed := make(chan time.Time, 8)
+	for w := range 8 {
+		go func() {
+			for i := 0; ; i++ {
+				if _, err := s.Append(t.Context(), fmt.Sprintf("company-%d", w), eventstore.Any(), benchEvent()); err != nil {
+					if !errors.Is(err, eventstore.ErrUnavailable) {
+						t.Errorf("append with the connection lost: %v, want ErrUnavailable", err)
+					}
+					failed <- time.Now()
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	ns.Shutdown()
+	dropped := time.Now()
+	select {
+	case at := <-failed:
+		t.Logf("the first append in flight failed %s after the connection dropped", at.Sub(dropped).Round(time.Millisecond))
+	case <-time.After(10 * time.Second):
+		t.Fatal("appends in flight were still waiting 10 s after the connection dropped (request timeout 30 s)")
+	}
+}

@@ -90,7 +90,7 @@ func startEmbedded(cfg *Config) (*server.Server, error) {
 
 // connect opens the store's connection, in-process to the embedded server
 // or to cfg.URL.
-func connect(cfg *Config, ns *server.Server) (*nats.Conn, error) {
+func connect(cfg *Config, ns *server.Server, onDisconnect func()) (*nats.Conn, error) {
 	log := cfg.Logger
 	opts := []nats.Option{
 		nats.Name("attestation-ledger eventstore"),
@@ -98,6 +98,7 @@ func connect(cfg *Config, ns *server.Server) (*nats.Conn, error) {
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			onDisconnect()
 			if err != nil {
 				log.Warn("eventstore: disconnected from NATS", "err", err)
 			}

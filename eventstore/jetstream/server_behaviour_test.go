@@ -35,7 +35,7 @@ func startRaw(t *testing.T) rawServer {
 	if ns.Addr() != nil {
 		t.Fatalf("the embedded server listens on %v without Listen", ns.Addr())
 	}
-	nc, err := connect(&cfg, ns)
+	nc, err := connect(&cfg, ns, func() {})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +243,7 @@ func BenchmarkServerAtomicBatch(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
-			nc, err := connect(&cfg, ns)
+			nc, err := connect(&cfg, ns, func() {})
 			if err != nil {
 				b.Fatal(err)
 			}

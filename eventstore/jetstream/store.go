@@ -53,6 +53,7 @@ type Store struct {
 	// directSubject is where direct gets of the ledger stream are asked.
 	directSubject string
 	guard         *guard
+	epoch         *epoch
 	stopWatch     context.CancelFunc
 
 	mu     sync.Mutex
@@ -86,7 +87,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		s.ns = ns
 	}
-	nc, err := connect(&s.cfg, s.ns)
+	s.epoch = newEpoch()
+	nc, err := connect(&s.cfg, s.ns, s.epoch.lost)
 	if err != nil {
 		return nil, fmt.Errorf("open event store: %w", err)
 	}
@@ -105,7 +107,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		}
 	}
 	s.guard = newGuard(s.stream.CachedInfo(), s.log)
-	s.commit = newCommitter(s.js, s.cache, s.guard, &s.cfg)
+	s.commit = newCommitter(s.js, s.cache, s.guard, s.epoch, &s.cfg)
 	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stopWatch = stop
 	go s.watch(wctx, s.cfg.GuardInterval)
@@ -131,6 +133,9 @@ func (s *Store) Close() error {
 	}
 	if s.commit != nil {
 		s.commit.close()
+	}
+	if s.epoch != nil {
+		s.epoch.stop()
 	}
 	for sub := range subs {
 		sub.stop()
