@@ -56,6 +56,9 @@ type Config struct {
 	// JWKS is optional: also accept tokens of an external OIDC issuer,
 	// verified with the keys of its JWK Set.
 	JWKS *auth.JWKSConfig
+	// TokenLifetimes is optional: the maximum lifetimes of the server's
+	// own tokens by role (auth.DefaultLifetimes by default).
+	TokenLifetimes auth.Lifetimes
 	// AuditInterval is optional: how often the service re-verifies its log
 	// against its checkpoints (default 10 minutes; the first audit runs at
 	// start, before serving, and refuses a store that does not match).
@@ -222,6 +225,9 @@ func (a *App) serveHTTP(ctx, runCtx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if a.cfg.TokenLifetimes != nil {
+		a.Signer.SetLifetimes(a.cfg.TokenLifetimes)
+	}
 	var verifier auth.Verifier = a.Signer
 	if a.cfg.JWKS != nil {
 		// The key set is refreshed until the service stops.
@@ -231,9 +237,21 @@ func (a *App) serveHTTP(ctx, runCtx context.Context) error {
 		}
 		verifier = auth.NewChain(a.Signer, jwks)
 	}
+	// Revoked tokens: the cluster's list, watched until the service stops
+	// (the ones revoked so far are in before the first request).
+	revoked := auth.NewRevocationList()
+	revocations, err := a.Store.Revocations(ctx)
+	if err != nil {
+		return err
+	}
+	if err := revocations.Watch(runCtx, revoked); err != nil {
+		return err
+	}
+	verifier = auth.Revoking(verifier, revoked)
 	hc := httpapi.Config{
 		Commands: a.commands, Queries: qs, Store: a.Store, ReadModels: a.ReadModels, Signer: a.Signer, Verifier: verifier, Ledger: a.Ledger,
 		Registry: a.Registry, Ready: a.ready, Untrusted: a.provenance.Untrusted, Logger: a.cfg.Logger.With("component", "http"),
+		Revocations: revoked, Revoker: revocations,
 	}
 	if a.cfg.HTTP != nil {
 		a.cfg.HTTP(&hc)
