@@ -70,7 +70,7 @@ var problems = map[errs.Kind]problemSpec{
 	// the log with the request id. safeDetails lists the exceptions.
 	errs.Unavailable: {status: http.StatusServiceUnavailable, title: "Service unavailable", retryAfter: 1,
 		detail: "the service cannot answer now; retry later, and quote the request id if it persists"},
-	errs.Internal:         {status: http.StatusInternalServerError, title: "Internal error", detail: "an unexpected error occurred; quote the request id"},
+	errs.Internal: {status: http.StatusInternalServerError, title: "Internal error", detail: "an unexpected error occurred; quote the request id"},
 }
 
 // titles refines the title of a problem whose error carries a finer code.
