@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
@@ -122,8 +121,11 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("create data dir: %w", err)
+	// A private data dir: 0700, narrowed if others may enter it.
+	if tightened, err := datadir.New(cfg.DataDir).Prepare(); err != nil {
+		return nil, err
+	} else if tightened {
+		cfg.Logger.Warn("the data dir was accessible to group or others; narrowed to 0700", "event", "datadir.tightened", "data_dir", datadir.Abs(cfg.DataDir))
 	}
 	// One process per data dir: a second one would corrupt the store, the
 	// read models and the verifiable log.
