@@ -67,6 +67,9 @@ func appConfig(v *viper.Viper, log *slog.Logger) (app.Config, error) {
 	}
 	if u := v.GetString("jwks-url"); u != "" {
 		cfg.JWKS = &auth.JWKSConfig{URL: u, Issuer: v.GetString("jwt-issuer"), Audience: v.GetString("jwt-audience")}
+		if err := cfg.JWKS.Validate(); err != nil {
+			return app.Config{}, err
+		}
 	}
 	return cfg, nil
 }
