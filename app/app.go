@@ -233,7 +233,11 @@ func (a *App) serveHTTP(ctx, runCtx context.Context) error {
 	var verifier auth.Verifier = a.Signer
 	if a.cfg.JWKS != nil {
 		// The key set is refreshed until the service stops.
-		jwks, err := auth.NewJWKSVerifier(runCtx, *a.cfg.JWKS)
+		jcfg := *a.cfg.JWKS
+		if jcfg.Logger == nil {
+			jcfg.Logger = a.cfg.Logger.With("component", "auth")
+		}
+		jwks, err := auth.NewJWKSVerifier(runCtx, jcfg)
 		if err != nil {
 			return err
 		}

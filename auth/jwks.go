@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -41,6 +42,9 @@ type JWKSConfig struct {
 	// within it, however many unknown key ids garbage tokens name. The
 	// set is also refreshed every hour.
 	MinRefreshInterval time.Duration
+	// Logger is optional: where failed refreshes of the set are logged
+	// (slog.Default by default).
+	Logger *slog.Logger
 }
 
 // DefaultJWKSMinRefresh is the default JWKSConfig.MinRefreshInterval.
@@ -114,11 +118,20 @@ func NewJWKSVerifier(ctx context.Context, cfg JWKSConfig) (*JWKSVerifier, error)
 	if cfg.MinRefreshInterval == 0 {
 		cfg.MinRefreshInterval = DefaultJWKSMinRefresh
 	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
 	kf, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{cfg.URL}, keyfunc.Override{
 		Client: &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
 			return checkJWKSURL(req.URL.String())
 		}},
-		HTTPTimeout:     10 * time.Second,
+		HTTPTimeout: 10 * time.Second,
+		RefreshErrorHandlerFunc: func(u string) func(ctx context.Context, err error) {
+			return func(ctx context.Context, err error) {
+				log.WarnContext(ctx, "jwks: cannot refresh the key set", "url", u, "err", err)
+			}
+		},
 		RefreshInterval: time.Hour,
 		// One refresh per interval for unknown key ids; a request that
 		// finds it used is refused at once rather than made to wait.
