@@ -43,6 +43,9 @@ const (
 	ProveInclusion   Action = "prove inclusion"
 
 	RebuildProjections Action = "rebuild the read models"
+	RevokeToken        Action = "revoke a token"
+	ReadRevocations    Action = "read the token revocation list"
+	ReadOps            Action = "read metrics and detailed readiness"
 )
 
 // Relation is how a principal stands to a resource.
@@ -133,6 +136,9 @@ var policy = map[Action]map[domain.Role]rule{
 	ProveInclusion:   {auditor: anyone, admin: anyone},
 
 	RebuildProjections: {admin: anyone},
+	RevokeToken:        {admin: anyone},
+	ReadRevocations:    {auditor: anyone},
+	ReadOps:            {auditor: anyone, admin: anyone},
 }
 
 // roles lists the roles in a stable order.
@@ -180,6 +186,11 @@ func RelationOf(who domain.Actor, siren, bankCode string) Relation {
 	return None
 }
 
+// ErrHidden is the not-found answer that hides another tenant's resource
+// (it matches domain.ErrNotFound), so that the transport can record the
+// denial without telling the caller.
+var ErrHidden = fmt.Errorf("%w (hidden from this principal)", domain.ErrNotFound)
+
 // ErrForbidden: the principal's role may never do this.
 var ErrForbidden = errs.New(errs.Forbidden, "your role may not do this")
 
@@ -191,7 +202,7 @@ func Check(who domain.Actor, action Action, rel Relation) error {
 	case Allowed:
 		return nil
 	case NotFound:
-		return domain.ErrNotFound
+		return ErrHidden
 	}
 	if err := CheckRole(who, action); err != nil {
 		return err

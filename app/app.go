@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
@@ -59,6 +58,9 @@ type Config struct {
 	// JWKS is optional: also accept tokens of an external OIDC issuer,
 	// verified with the keys of its JWK Set.
 	JWKS *auth.JWKSConfig
+	// TokenLifetimes is optional: the maximum lifetimes of the server's
+	// own tokens by role (auth.DefaultLifetimes by default).
+	TokenLifetimes auth.Lifetimes
 	// AuditInterval is optional: how often the service re-verifies its log
 	// against its checkpoints (default 10 minutes; the first audit runs at
 	// start, before serving, and refuses a store that does not match).
@@ -122,8 +124,11 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("create data dir: %w", err)
+	// A private data dir: 0700, narrowed if others may enter it.
+	if tightened, err := datadir.New(cfg.DataDir).Prepare(); err != nil {
+		return nil, err
+	} else if tightened {
+		cfg.Logger.Warn("the data dir was accessible to group or others; narrowed to 0700", "event", "datadir.tightened", "data_dir", datadir.Abs(cfg.DataDir))
 	}
 	// One process per data dir: a second one would corrupt the store, the
 	// read models and the verifiable log.
@@ -226,18 +231,37 @@ func (a *App) serveHTTP(ctx, runCtx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if a.cfg.TokenLifetimes != nil {
+		a.Signer.SetLifetimes(a.cfg.TokenLifetimes)
+	}
 	var verifier auth.Verifier = a.Signer
 	if a.cfg.JWKS != nil {
 		// The key set is refreshed until the service stops.
-		jwks, err := auth.NewJWKSVerifier(runCtx, *a.cfg.JWKS)
+		jcfg := *a.cfg.JWKS
+		if jcfg.Logger == nil {
+			jcfg.Logger = a.cfg.Logger.With("component", "auth")
+		}
+		jwks, err := auth.NewJWKSVerifier(runCtx, jcfg)
 		if err != nil {
 			return err
 		}
 		verifier = auth.NewChain(a.Signer, jwks)
 	}
+	// Revoked tokens: the cluster's list, watched until the service stops
+	// (the ones revoked so far are in before the first request).
+	revoked := auth.NewRevocationList()
+	revocations, err := a.Store.Revocations(ctx)
+	if err != nil {
+		return err
+	}
+	if err := revocations.Watch(runCtx, revoked); err != nil {
+		return err
+	}
+	verifier = auth.Revoking(verifier, revoked)
 	hc := httpapi.Config{
 		Commands: a.commands, Queries: qs, Store: a.Store, ReadModels: a.ReadModels, Signer: a.Signer, Verifier: verifier, Ledger: a.Ledger,
 		Registry: a.Registry, Ready: a.ready, Untrusted: a.provenance.Untrusted, Logger: a.cfg.Logger.With("component", "http"),
+		Revocations: revoked, Revoker: revocations,
 	}
 	if a.cfg.HTTP != nil {
 		a.cfg.HTTP(&hc)

@@ -53,8 +53,11 @@ func TestSelfAuditRunsOnScheduleAndShowsInMetricsAndReadiness(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	ops, _ := a.Signer.Issue(auth.Principal{Role: domain.RoleAuditor, Subject: "ops"}, time.Hour)
 	get := func(path string) (int, string) {
-		resp, err := http.Get(hs.URL + path)
+		req, _ := http.NewRequest(http.MethodGet, hs.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+ops)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -36,7 +37,24 @@ var ErrUnauthenticated = errs.New(errs.Unauthenticated, "unauthenticated")
 type Principal struct {
 	Role    domain.Role
 	Subject string
+	// TokenID is the id (jti) of the token it authenticated with, empty
+	// for a token without one (an external issuer's may have none).
+	TokenID string
 }
+
+// TokenIssuer is the iss claim of the server's own tokens, and
+// TokenAudience their aud claim: a token of the same key made for
+// another purpose, or by another issuer, is refused.
+//
+// WARNING: a public contract (docs/API.md); changing either refuses every
+// token already issued.
+const (
+	TokenIssuer   = "attestation-ledger"
+	TokenAudience = "attestation-ledger-api"
+)
+
+// leeway is the clock skew tolerated on exp, nbf and iat.
+const leeway = 30 * time.Second
 
 // Actor returns the principal as the domain's actor.
 func (p Principal) Actor() domain.Actor { return domain.Actor{Role: p.Role, ID: p.Subject} }
@@ -53,6 +71,8 @@ type Signer struct {
 	pub  ed25519.PublicKey
 	// now is the clock, replaceable in tests.
 	now func() time.Time
+	// lifetimes are the maximum lifetimes by role.
+	lifetimes Lifetimes
 	// verified remembers tokens whose signature was checked, so that a
 	// client reusing its token costs one signature check, not one per
 	// request. Entries expire with their token.
@@ -70,8 +90,17 @@ const maxVerified = 100_000
 
 // NewSigner returns a signer for a private key.
 func NewSigner(priv ed25519.PrivateKey) *Signer {
-	return &Signer{priv: priv, pub: priv.Public().(ed25519.PublicKey), now: time.Now, verified: map[string]verifiedToken{}}
+	return &Signer{priv: priv, pub: priv.Public().(ed25519.PublicKey), now: time.Now, lifetimes: DefaultLifetimes(), verified: map[string]verifiedToken{}}
 }
+
+// SetLifetimes sets the maximum lifetimes by role (DefaultLifetimes until
+// then), enforced by Issue and Verify. Call it before using the signer.
+func (s *Signer) SetLifetimes(l Lifetimes) {
+	s.lifetimes = l
+}
+
+// Lifetimes returns the maximum lifetimes by role.
+func (s *Signer) Lifetimes() Lifetimes { return s.lifetimes }
 
 // LoadOrCreateKey reads the signing key KeyFile from dir, creating it
 // (mode 0600) if there is none yet.
@@ -185,33 +214,56 @@ func ValidatePrincipal(role, subject string) (Principal, error) {
 	return Principal{Role: r, Subject: subject}, nil
 }
 
-// Issue returns a token for a principal, valid for ttl.
+// Issue returns a token for a principal, valid for ttl, which must not
+// exceed the role's maximum lifetime. The token carries iss
+// (TokenIssuer), aud (TokenAudience) and a random jti, by which it can be
+// revoked.
 func (s *Signer) Issue(p Principal, ttl time.Duration) (string, error) {
+	t, _, err := s.IssueID(p, ttl)
+	return t, err
+}
+
+// IssueID is Issue, also returning the token's id (jti).
+func (s *Signer) IssueID(p Principal, ttl time.Duration) (token, jti string, err error) {
 	if _, err := ValidatePrincipal(string(p.Role), p.Subject); err != nil {
-		return "", fmt.Errorf("issue token: %w", err)
+		return "", "", errs.Wrap(errs.Invalid, fmt.Errorf("issue token: %w", err))
 	}
 	if ttl <= 0 {
-		return "", errors.New("issue token: ttl must be positive")
+		return "", "", errs.New(errs.Invalid, "issue token: ttl must be positive")
 	}
+	if m := s.lifetimes.Max(p.Role); ttl > m {
+		return "", "", errs.Errorf(errs.Invalid, "issue token: ttl %s exceeds the maximum lifetime of a %s token, %s (see token-lifetimes)", ttl, p.Role, m)
+	}
+	var id [16]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return "", "", fmt.Errorf("issue token: %w", err)
+	}
+	jti = base64.RawURLEncoding.EncodeToString(id[:])
 	now := s.now()
 	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims{
 		Role: string(p.Role),
 		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    TokenIssuer,
+			Audience:  jwt.ClaimStrings{TokenAudience},
 			Subject:   p.Subject,
+			ID:        jti,
 			IssuedAt:  jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
 		},
 	})
 	signed, err := t.SignedString(s.priv)
 	if err != nil {
-		return "", fmt.Errorf("sign token: %w", err)
+		return "", "", fmt.Errorf("sign token: %w", err)
 	}
-	return signed, nil
+	return signed, jti, nil
 }
 
 // Verify checks a token's signature (EdDSA only: "none" and every other
-// algorithm are refused), its expiry and its claims, and returns the
-// principal. Every failure matches ErrUnauthenticated.
+// algorithm are refused), its type (JWT), its iss and aud, its expiry,
+// its iat (required, not in the future beyond the leeway), its lifetime
+// (exp - iat, at most the role's), its jti (required) and its role and
+// subject, and returns the principal. Time claims must be JSON numbers.
+// Every failure matches ErrUnauthenticated.
 func (s *Signer) Verify(token string) (Principal, error) {
 	now := s.now()
 	s.mu.Lock()
@@ -235,20 +287,38 @@ func (s *Signer) Verify(token string) (Principal, error) {
 
 // verify checks a token fully and returns its principal and expiry.
 func (s *Signer) verify(token string) (Principal, time.Time, error) {
+	if err := checkUnverified(token, "JWT"); err != nil {
+		return Principal{}, time.Time{}, err
+	}
 	var c claims
 	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return s.pub, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
+		// One spelling per token: no non-zero padding bits.
+		jwt.WithStrictDecoding(),
 		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithIssuer(TokenIssuer),
+		jwt.WithAudience(TokenAudience),
 		jwt.WithTimeFunc(s.now),
-		jwt.WithLeeway(30*time.Second),
+		jwt.WithLeeway(leeway),
 	)
 	if err != nil {
 		return Principal{}, time.Time{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
+	}
+	if c.IssuedAt == nil {
+		return Principal{}, time.Time{}, fmt.Errorf("%w: no iat", ErrUnauthenticated)
+	}
+	if c.ID == "" {
+		return Principal{}, time.Time{}, fmt.Errorf("%w: no jti", ErrUnauthenticated)
 	}
 	p, err := ValidatePrincipal(c.Role, c.Subject)
 	if err != nil {
 		return Principal{}, time.Time{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
 	}
+	if life, m := c.ExpiresAt.Sub(c.IssuedAt.Time), s.lifetimes.Max(p.Role); life > m {
+		return Principal{}, time.Time{}, fmt.Errorf("%w: a %s token may live %s, this one %s", ErrUnauthenticated, p.Role, m, life)
+	}
+	p.TokenID = c.ID
 	// Remembered until the expiry, with the same leeway as the check.
-	return p, c.ExpiresAt.Add(30 * time.Second), nil
+	return p, c.ExpiresAt.Add(leeway), nil
 }

@@ -4,11 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
 	"slices"
 	"time"
 
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/time/rate"
 )
 
 // Verifier turns a bearer token into the caller's principal; every failure
@@ -22,24 +27,73 @@ type Verifier interface {
 // (JWKS)").
 type JWKSConfig struct {
 	// URL is required: the issuer's JWK Set (its jwks_uri), refreshed in
-	// the background by keyfunc.
+	// the background by keyfunc. It must be https://, except on a
+	// loopback host (127.0.0.0/8, ::1, localhost), for tests and a local
+	// sidecar.
 	URL string
 	// Issuer is required: the only accepted iss claim.
 	Issuer string
-	// Audience is optional: when set, the aud claim must contain it.
+	// Audience is required: the aud claim must contain it (without it,
+	// a token the issuer made for any other service would be accepted).
 	Audience string
+	// MinRefreshInterval is optional: a token naming a key id the set
+	// does not hold refreshes the set at most once per this interval
+	// (default 10 s), so a key the issuer has just rotated in is accepted
+	// within it, however many unknown key ids garbage tokens name. The
+	// set is also refreshed every hour.
+	MinRefreshInterval time.Duration
+	// Logger is optional: where failed refreshes of the set are logged
+	// (slog.Default by default).
+	Logger *slog.Logger
 }
 
-// Validate reports every missing setting.
+// DefaultJWKSMinRefresh is the default JWKSConfig.MinRefreshInterval.
+const DefaultJWKSMinRefresh = 10 * time.Second
+
+// jwksTypes are the accepted typ headers of an external token (compared
+// case-insensitively): a plain JWT, or an OAuth 2.0 access token (RFC
+// 9068). An ID token or a logout token of the same issuer carries
+// another, or none, and is refused.
+var jwksTypes = []string{"JWT", "at+jwt", "application/at+jwt"}
+
+// Validate reports every missing or unsafe setting.
 func (c JWKSConfig) Validate() error {
 	var errs []error
 	if c.URL == "" {
 		errs = append(errs, errors.New("jwks: URL is required"))
+	} else if err := checkJWKSURL(c.URL); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Issuer == "" {
 		errs = append(errs, errors.New("jwks: Issuer is required (tokens of any issuer would be accepted)"))
 	}
+	if c.Audience == "" {
+		errs = append(errs, errors.New("jwks: Audience is required (--jwt-audience: tokens the issuer made for any other service would be accepted)"))
+	}
+	if c.MinRefreshInterval < 0 {
+		errs = append(errs, errors.New("jwks: MinRefreshInterval must not be negative"))
+	}
 	return errors.Join(errs...)
+}
+
+// checkJWKSURL refuses a JWK Set URL that is not https, unless its host is
+// a loopback one: keys fetched in clear text could be replaced on the way.
+func checkJWKSURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("jwks: URL %q: %w", raw, err)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		host := u.Hostname()
+		if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
+			return nil
+		}
+		return fmt.Errorf("jwks: URL %q: must be https:// (http:// only on a loopback host)", raw)
+	}
+	return fmt.Errorf("jwks: URL %q: must be https://", raw)
 }
 
 // jwksAlgorithms are the accepted signature algorithms of external tokens:
@@ -61,25 +115,51 @@ func NewJWKSVerifier(ctx context.Context, cfg JWKSConfig) (*JWKSVerifier, error)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	kf, err := keyfunc.NewDefaultCtx(ctx, []string{cfg.URL})
+	if cfg.MinRefreshInterval == 0 {
+		cfg.MinRefreshInterval = DefaultJWKSMinRefresh
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	kf, err := keyfunc.NewDefaultOverrideCtx(ctx, []string{cfg.URL}, keyfunc.Override{
+		Client: &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+			return checkJWKSURL(req.URL.String())
+		}},
+		HTTPTimeout: 10 * time.Second,
+		RefreshErrorHandlerFunc: func(u string) func(ctx context.Context, err error) {
+			return func(ctx context.Context, err error) {
+				log.WarnContext(ctx, "jwks: cannot refresh the key set", "url", u, "err", err)
+			}
+		},
+		RefreshInterval: time.Hour,
+		// One refresh per interval for unknown key ids; a request that
+		// finds it used is refused at once rather than made to wait.
+		RefreshUnknownKID: rate.NewLimiter(rate.Every(cfg.MinRefreshInterval), 1),
+		RateLimitWaitMax:  time.Millisecond,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("jwks %s: %w", cfg.URL, err)
 	}
 	return &JWKSVerifier{cfg: cfg, kf: kf, now: time.Now}, nil
 }
 
-// Verify implements Verifier.
+// Verify implements Verifier: the token's typ must be JWT or at+jwt, its
+// iss the issuer, its aud contain the audience, its exp present and its
+// iat (if any) not in the future; time claims must be JSON numbers.
 func (v *JWKSVerifier) Verify(token string) (Principal, error) {
+	if err := checkUnverified(token, jwksTypes...); err != nil {
+		return Principal{}, err
+	}
 	var c claims
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods(jwksAlgorithms),
 		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
 		jwt.WithIssuer(v.cfg.Issuer),
+		jwt.WithAudience(v.cfg.Audience),
 		jwt.WithTimeFunc(v.now),
-		jwt.WithLeeway(30 * time.Second),
-	}
-	if v.cfg.Audience != "" {
-		opts = append(opts, jwt.WithAudience(v.cfg.Audience))
+		jwt.WithLeeway(leeway),
 	}
 	if _, err := jwt.ParseWithClaims(token, &c, v.kf.Keyfunc, opts...); err != nil {
 		return Principal{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
@@ -88,6 +168,7 @@ func (v *JWKSVerifier) Verify(token string) (Principal, error) {
 	if err != nil {
 		return Principal{}, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
 	}
+	p.TokenID = c.ID
 	return p, nil
 }
 

@@ -37,7 +37,7 @@ var _ CheckpointStore = (*checkpointFile)(nil)
 
 func openCheckpointFile(dir string, log *slog.Logger) (*checkpointFile, error) {
 	path := filepath.Join(dir, checkpointsName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open checkpoints: %w", err)
 	}

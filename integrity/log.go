@@ -78,7 +78,7 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 
 // openParts opens the key, the tree and the checkpoint store.
 func openParts(cfg Config) (*Log, error) {
-	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(cfg.KeyDir, 0o700); err != nil {

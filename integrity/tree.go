@@ -62,7 +62,7 @@ type tree struct {
 // from the log.
 func openTree(dir string, log *slog.Logger) (*tree, error) {
 	path := filepath.Join(dir, hashesName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open tree: %w", err)
 	}
@@ -280,7 +280,7 @@ func encodeSizeRecord(size int64, root tlog.Hash) []byte {
 }
 
 func writeSizeRecord(dir string, size int64, root tlog.Hash) error {
-	if err := writeBytesAtomic(dir, sizeName, 0o644, encodeSizeRecord(size, root)); err != nil {
+	if err := writeBytesAtomic(dir, sizeName, 0o600, encodeSizeRecord(size, root)); err != nil {
 		return fmt.Errorf("commit tree size %d: %w", size, err)
 	}
 	return nil

@@ -317,7 +317,7 @@ func readCurrent(dir string) (string, error) {
 // directory is fsynced.
 func writeCurrent(dir, name string) error {
 	tmp := filepath.Join(dir, currentFile+".tmp")
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", currentFile, err)
 	}

@@ -56,7 +56,7 @@ func Open(ctx context.Context, cfg Config) (*ReadModels, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("open read models: %w", err)
 	}
 	name, err := readCurrent(cfg.Dir)

@@ -49,7 +49,7 @@ type apiClient struct {
 
 // addClientFlags declares the flags of commands that talk to a server.
 func addClientFlags(cmd *cobra.Command) {
-	addSettingFlags(cmd, "server", "token", "data-dir", "keys-dir")
+	addSettingFlags(cmd, "server", "token", "data-dir", "keys-dir", "token-lifetimes")
 }
 
 // newAPIClient returns a client of --server. Unless --token is set (and
@@ -82,6 +82,11 @@ func newAPIClient(v *viper.Viper, conns int) (*apiClient, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mint a token: %w", err)
 	}
+	lifetimes, err := auth.ParseLifetimes(v.GetString("token-lifetimes"))
+	if err != nil {
+		return nil, err
+	}
+	s.SetLifetimes(lifetimes)
 	c.signer, c.keyDir = s, datadir.Abs(keys.Dir)
 	return c, nil
 }
@@ -115,7 +120,8 @@ func (c *apiClient) token(p auth.Principal) (string, error) {
 	if t, ok := c.tokens[p]; ok {
 		return t, nil
 	}
-	t, err := c.signer.Issue(p, tokenTTL)
+	// No longer than the role may have (an admin token lives 1 h).
+	t, err := c.signer.Issue(p, min(tokenTTL, c.signer.Lifetimes().Max(p.Role)))
 	if err != nil {
 		return "", fmt.Errorf("mint a token: %w", err)
 	}

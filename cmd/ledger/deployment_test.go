@@ -242,7 +242,7 @@ func TestDeploymentOfTwoInstancesOnACluster(t *testing.T) {
 			var ready struct {
 				UntrustedEvents struct{ Count int } `json:"untrustedEvents"`
 			}
-			call(t, "GET", in.url+"/readyz", "", nil, &ready)
+			call(t, "GET", in.url+"/readyz", auditor, nil, &ready)
 			if ready.UntrustedEvents.Count == 1 {
 				break
 			}

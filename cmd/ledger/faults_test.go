@@ -275,7 +275,7 @@ func TestDeploymentUnderFaults(t *testing.T) {
 			}
 			if code != http.StatusServiceUnavailable || tries == 20 {
 				var ready map[string]any
-				call(t, "GET", d.instances[0].url+"/readyz", "", nil, &ready)
+				call(t, "GET", d.instances[0].url+"/readyz", auditor, nil, &ready)
 				t.Fatalf("read the log from %d: %d after %d tries; readyz: %v", from, code, tries, ready)
 			}
 			t.Logf("read the log from %d: 503, trying again", from)
@@ -453,7 +453,7 @@ func TestDeploymentRefusesAnEmptiedCluster(t *testing.T) {
 		t.Skip("starts a cluster and two services; not in -short")
 	}
 	d := startDeployment(t, false)
-	bank := d.token("bank", "30004")
+	bank, auditor := d.token("bank", "30004"), d.token("auditor", "alice")
 	for i := range 20 {
 		if code := post(d.instances[i%2].url+"/v1/loan-requests", bank, fmt.Sprintf("before-%d", i), requestBody(luhnSIREN(3_000_000+i), 1000000), nil); code != 201 {
 			t.Fatalf("request %d before the fault: %d", i, code)
@@ -485,7 +485,7 @@ func TestDeploymentRefusesAnEmptiedCluster(t *testing.T) {
 				Ready  bool
 				Checks map[string]string
 			}
-			code := call(t, "GET", in.url+"/readyz", "", nil, &ready)
+			code := call(t, "GET", in.url+"/readyz", auditor, nil, &ready)
 			if code == http.StatusServiceUnavailable && strings.Contains(fmt.Sprint(ready.Checks), "not the store this process was writing to") {
 				t.Logf("%s not ready %s after the replacement: %v", in.url, time.Since(replacedAt).Round(time.Millisecond), ready.Checks)
 				break

@@ -20,6 +20,8 @@ import (
 
 	"github.com/attestation-ledger/attestation-ledger/app"
 	"github.com/attestation-ledger/attestation-ledger/auth"
+	"github.com/attestation-ledger/attestation-ledger/handlers/httpapi"
+	"github.com/attestation-ledger/attestation-ledger/internal/keyfile"
 )
 
 func newServeCommand() *cobra.Command {
@@ -38,7 +40,7 @@ func newServeCommand() *cobra.Command {
 		},
 	}
 	addSettingFlags(cmd, "data-dir", "keys-dir", "replicas", "http-addr", "nats-url", "nats-creds", "nats-monitor-url", "nats-listen", "origin",
-		"jwks-url", "jwt-issuer", "jwt-audience", "log-level")
+		"jwks-url", "jwt-issuer", "jwt-audience", "token-lifetimes", "log-level")
 	return cmd
 }
 
@@ -53,8 +55,21 @@ func appConfig(v *viper.Viper, log *slog.Logger) (app.Config, error) {
 		NATSURL: v.GetString("nats-url"), NATSCredentials: v.GetString("nats-creds"), NATSMonitorURL: v.GetString("nats-monitor-url"),
 		NATSListen: v.GetString("nats-listen"), Origin: v.GetString("origin"), Logger: log,
 	}
+	// The NATS credentials hold a secret seed: refused if others may read
+	// them, as every key of the keys dir.
+	if c := cfg.NATSCredentials; c != "" {
+		if _, err := keyfile.Read(c); err != nil {
+			return app.Config{}, fmt.Errorf("nats-creds: %w", err)
+		}
+	}
+	if cfg.TokenLifetimes, err = auth.ParseLifetimes(v.GetString("token-lifetimes")); err != nil {
+		return app.Config{}, err
+	}
 	if u := v.GetString("jwks-url"); u != "" {
 		cfg.JWKS = &auth.JWKSConfig{URL: u, Issuer: v.GetString("jwt-issuer"), Audience: v.GetString("jwt-audience")}
+		if err := cfg.JWKS.Validate(); err != nil {
+			return app.Config{}, err
+		}
 	}
 	return cfg, nil
 }
@@ -78,6 +93,9 @@ func serve(ctx context.Context, v *viper.Viper, ready chan<- string) error {
 		return err
 	}
 	collectLessOften()
+	// Every file the service creates (SQLite's, JetStream's, the log's) is
+	// for this user only, whatever mode its library asks for.
+	syscall.Umask(0o077)
 	cfg, err := appConfig(v, log)
 	if err != nil {
 		return err
@@ -91,14 +109,7 @@ func serve(ctx context.Context, v *viper.Viper, ready chan<- string) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{
-		Handler:           a.Handler,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := httpapi.NewHTTPServer(a.Handler, log)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	store := "embedded JetStream"

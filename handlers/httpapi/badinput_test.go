@@ -137,7 +137,7 @@ func TestTooManyRequestsAndUnavailable(t *testing.T) {
 func TestOpsEndpoints(t *testing.T) {
 	s := startService(t, t.TempDir())
 	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/metrics": 200, "/openapi.json": 200} {
-		if r := s.do("GET", path, "", nil); r.status != want {
+		if r := s.do("GET", path, s.token(domain.RoleAuditor, "ops"), nil); r.status != want {
 			t.Fatalf("%s: %d %s", path, r.status, r.body)
 		}
 	}
@@ -156,12 +156,12 @@ func TestOpsEndpoints(t *testing.T) {
 			DeadLetters int64  `json:"deadLetters"`
 		} `json:"projectors"`
 	}
-	s.do("GET", "/readyz", "", nil).json(t, &ready)
+	s.do("GET", "/readyz", s.token(domain.RoleAuditor, "ops"), nil).json(t, &ready)
 	if !ready.Ready || len(ready.Projectors) != 4 || ready.Projectors[0].Position != v.Position || ready.Projectors[0].DeadLetters != 0 {
 		t.Fatalf("readyz %+v", ready)
 	}
 	s.do("GET", "/v1/events", "", nil)
-	m := s.do("GET", "/metrics", "", nil)
+	m := s.do("GET", "/metrics", s.token(domain.RoleAuditor, "ops"), nil)
 	for _, name := range []string{"ledger_http_request_seconds", "ledger_append_seconds", "ledger_auth_failures_total"} {
 		if !strings.Contains(string(m.body), name) {
 			t.Fatalf("metric %s missing", name)
@@ -259,12 +259,12 @@ func TestDeadLettersShowInReadyzAndMetrics(t *testing.T) {
 		Ready  bool              `json:"ready"`
 		Checks map[string]string `json:"checks"`
 	}
-	r := s.do("GET", "/readyz", "", nil)
+	r := s.do("GET", "/readyz", s.token(domain.RoleAuditor, "ops"), nil)
 	r.json(t, &ready)
 	if r.status != 200 || !ready.Ready || !strings.Contains(ready.Checks["deadLetters"], "could not be applied") {
 		t.Fatalf("readyz: %d %s", r.status, r.body)
 	}
-	if m := s.do("GET", "/metrics", "", nil); !strings.Contains(string(m.body), `ledger_projection_dead_letters_total{projector="loan_requests"} 1`) {
+	if m := s.do("GET", "/metrics", s.token(domain.RoleAuditor, "ops"), nil); !strings.Contains(string(m.body), `ledger_projection_dead_letters_total{projector="loan_requests"} 1`) {
 		t.Fatalf("metrics:\n%s", m.body)
 	}
 }

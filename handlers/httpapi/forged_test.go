@@ -74,11 +74,11 @@ func TestForgedEventAppearsNowhereButAsEvidence(t *testing.T) {
 			FirstPositions []uint64 `json:"firstPositions"`
 		} `json:"untrustedEvents"`
 	}
-	s.do("GET", "/readyz", "", nil).json(t, &ready)
+	s.do("GET", "/readyz", s.token(domain.RoleAuditor, "ops"), nil).json(t, &ready)
 	if ready.UntrustedEvents.Count != 1 || len(ready.UntrustedEvents.FirstPositions) != 1 || ready.UntrustedEvents.FirstPositions[0] != pos {
 		t.Fatalf("readyz untrustedEvents: %+v, want the forged position %d", ready.UntrustedEvents, pos)
 	}
-	metrics := s.do("GET", "/metrics", "", nil)
+	metrics := s.do("GET", "/metrics", s.token(domain.RoleAuditor, "ops"), nil)
 	if !strings.Contains(string(metrics.body), "ledger_untrusted_events_total 1") {
 		t.Fatal("metric ledger_untrusted_events_total is not 1")
 	}

@@ -117,6 +117,7 @@ func TestGarbageNeverAnswers500(t *testing.T) {
 		"POST /v1/loan-requests/{requestId}/state-decision": map[string]any{"approved": false},
 		"POST /v1/attestations/{number}/grant":              map[string]any{"grantedAmountCents": 1_000_000, "grantedOn": "2020-05-10", "durationMonths": 60},
 		"POST /v1/attestations/{number}/cancel":             map[string]any{"reason": "garbage test"},
+		"POST /v1/admin/revocations":                        map[string]any{"jti": "garbage-test-jti"},
 	}
 	docParams := routeParams(t)
 

@@ -120,8 +120,8 @@ func TestHTTPLogsGoThroughTheInjectedLogger(t *testing.T) {
 	lines := logs.lines(t)
 	for _, want := range []struct{ msg, id string }{
 		{"request failed", failedID},
-		{"authentication failed", badTokenID},
-		{"access denied", deniedID},
+		{"security", badTokenID},
+		{"security", deniedID},
 		{"admin action: projections rebuild", rebuildID},
 	} {
 		l := find(lines, want.msg, want.id)

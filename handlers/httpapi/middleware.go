@@ -2,8 +2,10 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +23,7 @@ const (
 	keyRequestID ctxKey = iota
 	keyPrincipal
 	keyLogger
+	keySecurity
 )
 
 // loggerOf returns the server's logger, which instrument puts in every
@@ -83,19 +86,65 @@ func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
 	return m, nil
 }
 
+// methodLabel is the method as a metric label or log field: one of the
+// methods HTTP defines, else "OTHER", so that a client cannot make up
+// label values (each made-up method was a new series of /metrics).
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "OTHER"
+}
+
+// routeLabel is the route as a metric label or log field: the pattern the
+// request matched, never its raw path.
+func routeLabel(r *http.Request) string {
+	if r.Pattern == "" {
+		return "unmatched"
+	}
+	return r.Pattern
+}
+
+// maxRequestIDLen bounds a client's X-Request-Id.
+const maxRequestIDLen = 64
+
+// validRequestID reports whether a client's X-Request-Id may be kept:
+// 1 to 64 characters among letters, digits and "-._:" (a ULID, a UUID, a
+// trace id). Anything else is replaced by a new id before it reaches an
+// event, a log line or an answer.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > maxRequestIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == ':') {
+			return false
+		}
+	}
+	return true
+}
+
 // instrument wraps every request: a request id (the client's
-// X-Request-Id if sane, else a new one), panic recovery, the latency
-// metric by route pattern, a bound on requests in flight (429 beyond) and
-// an access log line.
+// X-Request-Id if valid, else a new one), the headers every answer
+// carries (Cache-Control: no-store, X-Content-Type-Options: nosniff),
+// panic recovery, the latency metric by route pattern and method label, a
+// bound on requests in flight (429 beyond) and an access log line.
 func (s *Server) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
-		if id == "" || len(id) > 128 || strings.ContainsAny(id, " \t\r\n") {
+		if !validRequestID(id) {
 			id = ulid.Make().String()
 		}
-		w.Header().Set("X-Request-Id", id)
+		h := w.Header()
+		h.Set("X-Request-Id", id)
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Content-Type-Options", "nosniff")
 		ctx := context.WithValue(context.WithValue(r.Context(), keyRequestID, id), keyLogger, s.log)
+		ctx = context.WithValue(ctx, keySecurity, s.security)
 		r = r.WithContext(ctx)
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
@@ -105,12 +154,9 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 					writeProblem(rec, problemOf(nil))
 				}
 			}
-			route := r.Pattern
-			if route == "" {
-				route = "unmatched"
-			}
-			s.metrics.duration.WithLabelValues(route, r.Method, strconv.Itoa(rec.status)).Observe(time.Since(start).Seconds())
-			s.log.LogAttrs(ctx, slog.LevelDebug, "http", slog.String("method", r.Method), slog.String("route", route),
+			route, method := routeLabel(r), methodLabel(r.Method)
+			s.metrics.duration.WithLabelValues(route, method, strconv.Itoa(rec.status)).Observe(time.Since(start).Seconds())
+			s.log.LogAttrs(ctx, slog.LevelDebug, "http", slog.String("method", method), slog.String("route", route),
 				slog.Int("status", rec.status), slog.Duration("took", time.Since(start)), slog.String("request_id", id))
 		}()
 		select {
@@ -124,37 +170,61 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 	})
 }
 
+// bearerToken returns the token of an "Authorization: Bearer <token>"
+// header, the scheme matched case-insensitively (RFC 9110: an auth
+// scheme is case-insensitive), or false.
+func bearerToken(r *http.Request) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+// authenticate checks the request's bearer token; a failure is logged,
+// counted and answered (401), and ok is false.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (auth.Principal, bool) {
+	token, ok := bearerToken(r)
+	if !ok {
+		s.authFailures.WithLabelValues("missing").Inc()
+		s.security.emit(r, "authentication", ResultMissing, http.StatusUnauthorized, auth.Principal{})
+		writeError(w, r, auth.ErrUnauthenticated)
+		return auth.Principal{}, false
+	}
+	p, err := s.cfg.Verifier.Verify(token)
+	if err != nil {
+		reason, result := "invalid", ResultInvalid
+		if errors.Is(err, auth.ErrRevoked) {
+			reason, result = "revoked", ResultRevoked
+		}
+		s.authFailures.WithLabelValues(reason).Inc()
+		s.log.DebugContext(r.Context(), "authentication failed", "request_id", requestIDOf(r.Context()), "err", err)
+		s.security.emit(r, "authentication", result, http.StatusUnauthorized, auth.Principal{})
+		writeError(w, r, auth.ErrUnauthenticated)
+		return auth.Principal{}, false
+	}
+	return p, true
+}
+
 // authed wraps a /v1 handler: it requires a valid bearer token and one of
-// the roles given.
+// the roles given. Every outcome is a security event.
 func (s *Server) authed(roles []domain.Role, h func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		authz := r.Header.Get("Authorization")
-		token, ok := strings.CutPrefix(authz, "Bearer ")
+		p, ok := s.authenticate(w, r)
 		if !ok {
-			s.authFailures.WithLabelValues("missing").Inc()
-			writeError(w, r, auth.ErrUnauthenticated)
 			return
 		}
-		p, err := s.cfg.Verifier.Verify(strings.TrimSpace(token))
-		if err != nil {
-			s.authFailures.WithLabelValues("invalid").Inc()
-			s.log.WarnContext(r.Context(), "authentication failed", "path", r.URL.Path, "request_id", requestIDOf(r.Context()), "remote", r.RemoteAddr, "err", err)
-			writeError(w, r, auth.ErrUnauthenticated)
-			return
-		}
-		allowed := false
-		for _, role := range roles {
-			allowed = allowed || role == p.Role
-		}
-		if !allowed {
+		if !slices.Contains(roles, p.Role) {
 			s.denied.WithLabelValues(string(p.Role)).Inc()
-			s.log.WarnContext(r.Context(), "access denied", "path", r.URL.Path, "role", p.Role, "subject", p.Subject, "request_id", requestIDOf(r.Context()))
-			writeError(w, r, errForbidden)
+			s.security.emit(r, "denial", ResultForbidden, http.StatusForbidden, p)
+			writeProblem(w, withRequest(r, problemOf(errForbidden)))
 			return
 		}
+		s.security.emit(r, "authentication", ResultSuccess, http.StatusOK, p)
 		ctx := context.WithValue(r.Context(), keyPrincipal, p)
 		if err := h(w, r.WithContext(ctx)); err != nil {
-			writeError(w, r, err)
+			writeError(w, r.WithContext(ctx), err)
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/attestation-ledger/attestation-ledger/access"
 	"github.com/attestation-ledger/attestation-ledger/domain"
 	"github.com/attestation-ledger/attestation-ledger/internal/errs"
 )
@@ -64,14 +65,23 @@ var problems = map[errs.Kind]problemSpec{
 	errs.UnsupportedMedia: {status: http.StatusUnsupportedMediaType, title: "Unsupported media type"},
 	errs.MethodNotAllowed: {status: http.StatusMethodNotAllowed, title: "Method not allowed"},
 	errs.TooBusy:          {status: http.StatusTooManyRequests, title: "Too many requests", retryAfter: 1},
-	errs.Unavailable:      {status: http.StatusServiceUnavailable, title: "Service unavailable", retryAfter: 1},
-	errs.Internal:         {status: http.StatusInternalServerError, title: "Internal error", detail: "an unexpected error occurred; quote the request id"},
+	// The detail of a 503 is generic: the error (a NATS or SQL one) says
+	// how the service is built, which a client need not read; it goes to
+	// the log with the request id. safeDetails lists the exceptions.
+	errs.Unavailable: {status: http.StatusServiceUnavailable, title: "Service unavailable", retryAfter: 1,
+		detail: "the service cannot answer now; retry later, and quote the request id if it persists"},
+	errs.Internal: {status: http.StatusInternalServerError, title: "Internal error", detail: "an unexpected error occurred; quote the request id"},
 }
 
 // titles refines the title of a problem whose error carries a finer code.
 var titles = map[string]string{
 	"idempotency-key-reused": "Idempotency key reused",
 }
+
+// safeDetails are errors whose own text is the detail even where the kind
+// has a generic one: the transport's own messages, which say what the
+// client can do.
+var safeDetails = []error{errNotCaughtUp}
 
 // problemOf maps an error to its problem through the kind it carries.
 func problemOf(err error) Problem {
@@ -95,6 +105,18 @@ func problemOf(err error) Problem {
 	case p.Detail == "":
 		p.Detail = err.Error()
 	}
+	for _, safe := range safeDetails {
+		if errors.Is(err, safe) {
+			p.Detail = safe.Error()
+		}
+	}
+	return p
+}
+
+// withRequest fills the problem's instance and request id from r.
+func withRequest(r *http.Request, p Problem) Problem {
+	p.Instance = r.URL.Path
+	p.RequestID = requestIDOf(r.Context())
 	return p
 }
 
@@ -105,9 +127,17 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		loggerOf(r.Context()).ErrorContext(r.Context(), "response cut short", "path", r.URL.Path, "request_id", requestIDOf(r.Context()), "err", err)
 		return
 	}
-	p := problemOf(err)
-	p.Instance = r.URL.Path
-	p.RequestID = requestIDOf(r.Context())
+	p := withRequest(r, problemOf(err))
+	// A handler's refusal of an authenticated caller is a security event:
+	// a 403, or the 404 that hides another tenant's resource.
+	if sec, who := securityOf(r.Context()), principalOf(r.Context()); sec != nil && who.Role != "" {
+		switch {
+		case p.Status == http.StatusForbidden:
+			sec.emit(r, "denial", ResultForbidden, p.Status, who)
+		case p.Status == http.StatusNotFound && errors.Is(err, access.ErrHidden):
+			sec.emit(r, "denial", ResultHidden, p.Status, who)
+		}
+	}
 	if p.Status >= 500 {
 		loggerOf(r.Context()).ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "request_id", p.RequestID, "status", p.Status, "err", err)
 	}

@@ -56,6 +56,22 @@ type Config struct {
 	MaxInFlight int
 	// Logger is optional (slog.Default by default).
 	Logger *slog.Logger
+	// SecurityEvents is optional: receives every authentication and
+	// denial (they are logged and counted in any case).
+	SecurityEvents SecurityEvents
+	// Revocations is optional: the revoked token ids this instance
+	// knows, served by GET /v1/revocations (empty when nil). The Verifier
+	// is expected to refuse them (auth.Revoking).
+	Revocations *auth.RevocationList
+	// Revoker is optional: records a revocation in the cluster, for POST
+	// /v1/admin/revocations (503 when nil).
+	Revoker Revoker
+}
+
+// Revoker records a token revocation where every instance of the
+// deployment learns it (jetstream.Revocations).
+type Revoker interface {
+	Revoke(ctx context.Context, r auth.Revocation) error
 }
 
 func (c *Config) setDefaults() {
@@ -109,6 +125,7 @@ type Server struct {
 	metrics      *httpMetrics
 	authFailures *prometheus.CounterVec
 	denied       *prometheus.CounterVec
+	security     *security
 }
 
 // New returns the HTTP API.
@@ -129,14 +146,42 @@ func New(cfg Config) (*Server, error) {
 		denied: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ledger_access_denied_total", Help: "Requests refused because the role may not do this.",
 		}, []string{"role"}),
+		security: newSecurity(cfg.Logger, cfg.SecurityEvents, cfg.Now),
 	}
-	for _, c := range []prometheus.Collector{s.authFailures, s.denied} {
+	for _, c := range []prometheus.Collector{s.authFailures, s.denied, s.security.count} {
 		if err := cfg.Registry.Register(c); err != nil {
 			return nil, err
 		}
 	}
 	s.handler = s.instrument(s.routes())
 	return s, nil
+}
+
+// MaxHeaderBytes bounds a request's header (all lines): a token and a
+// few headers need far less than 16 KiB; more is answered 431.
+const MaxHeaderBytes = 16 << 10
+
+// NewHTTPServer returns the http.Server for h with the API's limits: the
+// header size (MaxHeaderBytes) and the read, write and idle timeouts.
+func NewHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		MaxHeaderBytes:    MaxHeaderBytes,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// metricsHandler serves the registry in the Prometheus format.
+func (s *Server) metricsHandler() func(http.ResponseWriter, *http.Request) error {
+	h := promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{Registry: s.cfg.Registry})
+	return func(w http.ResponseWriter, r *http.Request) error {
+		h.ServeHTTP(w, r)
+		return nil
+	}
 }
 
 // ServeHTTP implements http.Handler.
@@ -179,10 +224,15 @@ func (s *Server) endpoints() []endpoint {
 		{"GET /v1/attestations/{number}/proof", s.authed(roles(access.ReadAttestation), s.getAttestationProof)},
 
 		{"POST /v1/admin/projections/rebuild", s.authed(roles(access.RebuildProjections), s.rebuildProjections)},
+		{"POST /v1/admin/revocations", s.authed(roles(access.RevokeToken), s.revokeToken)},
+		{"GET /v1/revocations", s.authed(roles(access.ReadRevocations), s.getRevocations)},
 
 		{"GET /healthz", http.HandlerFunc(s.healthz)},
+		// A bare status for anyone (a load balancer); the checks for an
+		// auditor or an admin.
 		{"GET /readyz", http.HandlerFunc(s.readyz)},
-		{"GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{Registry: s.cfg.Registry})},
+		// Volumes and internals: auditors and admins only.
+		{"GET /metrics", s.authed(roles(access.ReadOps), s.metricsHandler())},
 		{"GET /openapi.json", http.HandlerFunc(s.openAPI)},
 	}
 }
