@@ -85,8 +85,8 @@ func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
 
 // instrument wraps every request: a request id (the client's
 // X-Request-Id if sane, else a new one), panic recovery, the latency
-// metric by route pattern, a bound on requests in flight (429 beyond) and
-// an access log line.
+// metric by route pattern, the quota of the unauthenticated (enter) and an
+// access log line.
 func (s *Server) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -113,12 +113,14 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 			s.log.LogAttrs(ctx, slog.LevelDebug, "http", slog.String("method", r.Method), slog.String("route", route),
 				slog.Int("status", rec.status), slog.Duration("took", time.Since(start)), slog.String("request_id", id))
 		}()
-		select {
-		case s.inFlight <- struct{}{}:
-			defer func() { <-s.inFlight }()
-		default:
-			writeError(rec, r, errTooBusy)
-			return
+		if !authenticated(r) {
+			// An authenticated request enters in authed, on its principal.
+			release, err := s.enter(r, anonymousRole, sourceAddress(r))
+			if err != nil {
+				writeError(rec, r, err)
+				return
+			}
+			defer release()
 		}
 		next.ServeHTTP(rec, r)
 	})
@@ -132,16 +134,32 @@ func (s *Server) authed(roles []domain.Role, h func(http.ResponseWriter, *http.R
 		token, ok := strings.CutPrefix(authz, "Bearer ")
 		if !ok {
 			s.authFailures.WithLabelValues("missing").Inc()
+			if authz != "" { // without, counted as anonymous already (instrument)
+				if err := s.quota.admitFailedToken(r); err != nil {
+					writeError(w, r, err)
+					return
+				}
+			}
 			writeError(w, r, auth.ErrUnauthenticated)
 			return
 		}
 		p, err := s.cfg.Verifier.Verify(strings.TrimSpace(token))
 		if err != nil {
 			s.authFailures.WithLabelValues("invalid").Inc()
+			if err := s.quota.admitFailedToken(r); err != nil {
+				writeError(w, r, err)
+				return
+			}
 			s.log.WarnContext(r.Context(), "authentication failed", "path", r.URL.Path, "request_id", requestIDOf(r.Context()), "remote", r.RemoteAddr, "err", err)
 			writeError(w, r, auth.ErrUnauthenticated)
 			return
 		}
+		release, err := s.enter(r, string(p.Role), p.Subject)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		defer release()
 		allowed := false
 		for _, role := range roles {
 			allowed = allowed || role == p.Role

@@ -52,8 +52,12 @@ type Config struct {
 	// Now is optional: the clock (time.Now by default).
 	Now func() time.Time
 	// MaxInFlight is optional: requests served at once before answering
-	// 429 (default 4096).
+	// 429 (default 4096), all principals together.
 	MaxInFlight int
+	// Quotas is optional: the per-principal limits (DefaultQuotas when
+	// nil), which refuse a flooding principal before it fills
+	// MaxInFlight.
+	Quotas *Quotas
 	// Logger is optional (slog.Default by default).
 	Logger *slog.Logger
 }
@@ -109,6 +113,7 @@ type Server struct {
 	metrics      *httpMetrics
 	authFailures *prometheus.CounterVec
 	denied       *prometheus.CounterVec
+	quota        *limiter
 }
 
 // New returns the HTTP API.
@@ -134,6 +139,13 @@ func New(cfg Config) (*Server, error) {
 		if err := cfg.Registry.Register(c); err != nil {
 			return nil, err
 		}
+	}
+	q := DefaultQuotas()
+	if cfg.Quotas != nil {
+		q = *cfg.Quotas
+	}
+	if s.quota, err = newLimiter(q, cfg.Now, cfg.Logger, cfg.Registry); err != nil {
+		return nil, err
 	}
 	s.handler = s.instrument(s.routes())
 	return s, nil
