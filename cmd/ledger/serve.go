@@ -20,6 +20,7 @@ import (
 
 	"github.com/attestation-ledger/attestation-ledger/app"
 	"github.com/attestation-ledger/attestation-ledger/auth"
+	"github.com/attestation-ledger/attestation-ledger/handlers/httpapi"
 )
 
 func newServeCommand() *cobra.Command {
@@ -39,6 +40,7 @@ func newServeCommand() *cobra.Command {
 	}
 	addSettingFlags(cmd, "data-dir", "keys-dir", "replicas", "http-addr", "nats-url", "nats-creds", "nats-listen", "origin",
 		"jwks-url", "jwt-issuer", "jwt-audience", "log-level")
+	addSettingFlags(cmd, quotaKeys...)
 	return cmd
 }
 
@@ -53,6 +55,11 @@ func appConfig(v *viper.Viper, log *slog.Logger) (app.Config, error) {
 		NATSURL: v.GetString("nats-url"), NATSCredentials: v.GetString("nats-creds"),
 		NATSListen: v.GetString("nats-listen"), Origin: v.GetString("origin"), Logger: log,
 	}
+	quotas, err := quotasFrom(v)
+	if err != nil {
+		return app.Config{}, err
+	}
+	cfg.HTTP = func(c *httpapi.Config) { c.Quotas = &quotas }
 	if u := v.GetString("jwks-url"); u != "" {
 		cfg.JWKS = &auth.JWKSConfig{URL: u, Issuer: v.GetString("jwt-issuer"), Audience: v.GetString("jwt-audience")}
 	}
