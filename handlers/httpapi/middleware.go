@@ -143,7 +143,12 @@ func (s *Server) authed(roles []domain.Role, h func(http.ResponseWriter, *http.R
 			writeError(w, r, auth.ErrUnauthenticated)
 			return
 		}
-		p, err := s.cfg.Verifier.Verify(strings.TrimSpace(token))
+		token = strings.TrimSpace(token)
+		if err := s.quota.penalized(r, token); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		p, err := s.cfg.Verifier.Verify(token)
 		if err != nil {
 			s.authFailures.WithLabelValues("invalid").Inc()
 			if err := s.quota.admitFailedToken(r); err != nil {
@@ -154,7 +159,7 @@ func (s *Server) authed(roles []domain.Role, h func(http.ResponseWriter, *http.R
 			writeError(w, r, auth.ErrUnauthenticated)
 			return
 		}
-		release, err := s.enter(r, string(p.Role), p.Subject)
+		release, err := s.enterToken(r, p, token)
 		if err != nil {
 			writeError(w, r, err)
 			return

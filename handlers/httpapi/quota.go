@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"context"
+	"crypto/sha256"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -173,7 +175,21 @@ type limiter struct {
 	// lastLog and suppressed rate-limit the log of refusals.
 	lastLog    atomic.Int64
 	suppressed atomic.Int64
+	// penalties are the tokens whose principal is out of its rate, until
+	// its bucket holds a request again: refused before their signature is
+	// checked, so that a flood costs the server next to nothing.
+	penaltyMu sync.Mutex
+	penalties map[[sha256.Size]byte]penalty
 }
+
+// penalty is a token refused on its principal's rate until until.
+type penalty struct {
+	role, key string
+	until     time.Time
+}
+
+// maxPenalties bounds the tokens held in the penalty box.
+const maxPenalties = 100_000
 
 func newLimiter(q Quotas, now func() time.Time, log *slog.Logger, reg prometheus.Registerer) (*limiter, error) {
 	def := DefaultQuotas()
@@ -189,7 +205,7 @@ func newLimiter(q Quotas, now func() time.Time, log *slog.Logger, reg prometheus
 		q.MaxWait = minPositionTimeout
 	}
 	l := &limiter{
-		q: q, now: now, log: log, tables: map[string]*quotaTable{},
+		q: q, now: now, log: log, tables: map[string]*quotaTable{}, penalties: map[[sha256.Size]byte]penalty{},
 		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ledger_http_throttled_total",
 			Help: "Requests refused (429) on their principal's quota, by the principal's role (anonymous: by source address).",
@@ -266,8 +282,10 @@ func (l *limiter) admit(r *http.Request, role, key string) (release func(), err 
 		return func() {}, nil
 	}
 	q, st := l.quotaOf(role), l.state(role, key)
-	if st.limiter != nil && !st.limiter.AllowN(l.now(), 1) {
-		return nil, l.refuse(r, role, key, "rate")
+	if now := l.now(); st.limiter != nil && !st.limiter.AllowN(now, 1) {
+		// Refused until the bucket holds one request again.
+		wait := time.Duration((1 - st.limiter.TokensAt(now)) / float64(st.limiter.Limit()) * float64(time.Second))
+		return nil, &rateRefusal{until: now.Add(wait), err: l.refuse(r, role, key, "rate")}
 	}
 	if q.Concurrent > 0 {
 		if st.inFlight.Add(1) > int64(q.Concurrent) {
@@ -314,6 +332,68 @@ func (l *limiter) admitFailedToken(r *http.Request) error {
 	}
 	release() // answered at once: only the rate counts
 	return nil
+}
+
+// rateRefusal is a refusal on the rate, which holds until until.
+type rateRefusal struct {
+	until time.Time
+	err   error
+}
+
+func (e *rateRefusal) Error() string { return e.err.Error() }
+func (e *rateRefusal) Unwrap() error { return e.err }
+
+// enterToken is enter for a verified token's principal: refused on its
+// rate, the token goes into the penalty box until its bucket refills, so
+// that its next requests are refused before their signature is checked
+// (penalized).
+func (s *Server) enterToken(r *http.Request, p auth.Principal, token string) (release func(), err error) {
+	release, err = s.enter(r, string(p.Role), p.Subject)
+	var rr *rateRefusal
+	if errors.As(err, &rr) {
+		s.quota.penalize(token, string(p.Role), p.Subject, rr.until)
+	}
+	return release, err
+}
+
+// penalize puts a token in the penalty box until until.
+func (l *limiter) penalize(token, role, key string, until time.Time) {
+	h := sha256.Sum256([]byte(token))
+	l.penaltyMu.Lock()
+	defer l.penaltyMu.Unlock()
+	if len(l.penalties) >= maxPenalties {
+		now := l.now()
+		for k, p := range l.penalties {
+			if !now.Before(p.until) {
+				delete(l.penalties, k)
+			}
+		}
+		if len(l.penalties) >= maxPenalties {
+			return
+		}
+	}
+	l.penalties[h] = penalty{role: role, key: key, until: until}
+}
+
+// penalized returns errThrottled, counted and logged as any refusal, for a
+// token in the penalty box: its principal's bucket is still empty, so the
+// request would be refused after the signature check anyway.
+func (l *limiter) penalized(r *http.Request, token string) error {
+	if l.q.Disabled {
+		return nil
+	}
+	h := sha256.Sum256([]byte(token))
+	l.penaltyMu.Lock()
+	p, ok := l.penalties[h]
+	if ok && !l.now().Before(p.until) {
+		delete(l.penalties, h)
+		ok = false
+	}
+	l.penaltyMu.Unlock()
+	if !ok {
+		return nil
+	}
+	return l.refuse(r, p.role, p.key, "rate")
 }
 
 // admitWait counts a ?minPosition wait against the caller: it returns the

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/attestation-ledger/attestation-ledger/auth"
 	"github.com/attestation-ledger/attestation-ledger/domain"
 	"github.com/attestation-ledger/attestation-ledger/handlers/httpapi"
 	"github.com/attestation-ledger/attestation-ledger/projections"
@@ -281,5 +282,51 @@ func TestParseQuota(t *testing.T) {
 		if _, err := httpapi.ParseQuota(bad, def); err == nil || !strings.Contains(err.Error(), "quota") {
 			t.Errorf("%q: %v", bad, err)
 		}
+	}
+}
+
+// countingVerifier counts the signatures it checks.
+type countingVerifier struct {
+	auth.Verifier
+	n *atomic.Int64
+}
+
+func (v countingVerifier) Verify(token string) (auth.Principal, error) {
+	v.n.Add(1)
+	return v.Verifier.Verify(token)
+}
+
+// A token refused on its principal's rate is refused again, until the
+// bucket refills, before its signature is checked: a flood with one token
+// costs the server no signature check per request. Another token of the
+// same principal is checked as usual, and once the bucket refills the
+// token is served again.
+func TestAThrottledTokenIsRefusedBeforeItsSignatureIsChecked(t *testing.T) {
+	var checks atomic.Int64
+	q := httpapi.DefaultQuotas()
+	q.Roles[domain.RoleBank] = httpapi.Quota{Rate: 5, Burst: 1}
+	s := startService(t, t.TempDir(), withQuotas(q), func(c *httpapi.Config) {
+		c.Verifier = countingVerifier{Verifier: c.Signer, n: &checks}
+	})
+	bank := s.token(domain.RoleBank, bnp)
+	if r := s.do("GET", "/v1/attestations", bank, nil); r.status != 200 {
+		t.Fatalf("first: %d %s", r.status, r.body)
+	}
+	before := checks.Load()
+	refused := 0
+	for range 20 {
+		if s.do("GET", "/v1/attestations", bank, nil).status == http.StatusTooManyRequests {
+			refused++
+		}
+	}
+	if refused == 0 || checks.Load()-before > int64(21-refused)+1 {
+		t.Errorf("%d refused, %d signatures checked for 20 requests", refused, checks.Load()-before)
+	}
+	if got := s.throttled("bank"); got != float64(refused) {
+		t.Errorf("throttled{bank} = %v, %d refused", got, refused)
+	}
+	time.Sleep(300 * time.Millisecond) // the bucket refills (5/s)
+	if r := s.do("GET", "/v1/attestations", bank, nil); r.status != 200 {
+		t.Errorf("after the refill: %d %s", r.status, r.body)
 	}
 }
