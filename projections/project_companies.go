@@ -23,9 +23,10 @@ type companyAttestation struct {
 	Bank string `json:"bank"`
 }
 
-// companyCandidate is what a request not yet decided declares about the
-// company, kept until the company has its profile: the first attested
-// request's (domain.Company.Profile).
+// companyCandidate is what a request declares about the company, kept
+// while the request is undecided: the company's profile is its first
+// attested request's (domain.Company.Profile), and each bank's view of the
+// company its own first attested request's.
 type companyCandidate struct {
 	Name         string              `json:"name"`
 	SizeCategory domain.SizeCategory `json:"sizeCategory"`
@@ -46,9 +47,11 @@ type companyRow struct {
 	attested     domain.Cents
 	banks        []string
 	attestations []companyAttestation
-	// candidates are the requests not yet decided while the company has
-	// no profile, by request id.
+	// candidates are the undecided requests' declarations, by request id.
 	candidates map[string]companyCandidate
+	// declared is, by bank code, what the bank's first attested request
+	// declared: what the bank is shown of the company.
+	declared map[string]companyCandidate
 	position   uint64
 	exists     bool
 }
@@ -101,14 +104,12 @@ func (p *companyProjector) apply(ctx context.Context, tx *sql.Tx, env eventstore
 			return fmt.Errorf("request %s of SIREN %s in stream %s", e.RequestID, e.SIREN, env.Stream)
 		}
 		next.siren = siren
-		if next.name == "" {
-			next.candidates = maps.Clone(next.candidates)
-			if next.candidates == nil {
-				next.candidates = map[string]companyCandidate{}
-			}
-			next.candidates[e.RequestID] = companyCandidate{
-				Name: e.Company.Name, SizeCategory: e.Company.SizeCategory(), CeilingCents: domain.Ceiling(e.Company),
-			}
+		next.candidates = maps.Clone(next.candidates)
+		if next.candidates == nil {
+			next.candidates = map[string]companyCandidate{}
+		}
+		next.candidates[e.RequestID] = companyCandidate{
+			Name: e.Company.Name, SizeCategory: e.Company.SizeCategory(), CeilingCents: domain.Ceiling(e.Company),
 		}
 		if !slices.Contains(next.banks, e.BankCode.String()) {
 			next.banks = append(slices.Clip(next.banks), e.BankCode.String())
@@ -125,12 +126,20 @@ func (p *companyProjector) apply(ctx context.Context, tx *sql.Tx, env eventstore
 		if row == nil {
 			return fmt.Errorf("attestation %s issued to unknown company %s", e.Number, siren)
 		}
+		c, ok := next.candidates[e.RequestID]
+		if !ok {
+			return fmt.Errorf("attestation %s issued to request %s of company %s, not submitted", e.Number, e.RequestID, siren)
+		}
+		next.dropCandidate(e.RequestID)
 		if next.name == "" {
-			c, ok := next.candidates[e.RequestID]
-			if !ok {
-				return fmt.Errorf("attestation %s issued to request %s of company %s, not submitted", e.Number, e.RequestID, siren)
+			next.name, next.sizeCategory, next.ceiling = c.Name, c.SizeCategory, c.CeilingCents
+		}
+		if _, ok := next.declared[e.BankCode.String()]; !ok {
+			next.declared = maps.Clone(next.declared)
+			if next.declared == nil {
+				next.declared = map[string]companyCandidate{}
 			}
-			next.name, next.sizeCategory, next.ceiling, next.candidates = c.Name, c.SizeCategory, c.CeilingCents, nil
+			next.declared[e.BankCode.String()] = c
 		}
 		next.attestations = append(slices.Clip(next.attestations),
 			companyAttestation{Number: e.Number.String(), AmountCents: e.Amount, Active: true, Bank: e.BankCode.String()})
@@ -176,9 +185,9 @@ func (p *companyProjector) load(ctx context.Context, tx *sql.Tx, siren string) (
 	r := &companyRow{siren: siren, exists: true}
 	var size string
 	var ceiling, attested, pos int64
-	var banks, atts, candidates []byte
+	var banks, atts, candidates, declared []byte
 	err := tx.StmtContext(ctx, p.st.loadCompany).QueryRowContext(ctx, siren).
-		Scan(&r.name, &size, &ceiling, &attested, &banks, &atts, &candidates, &pos)
+		Scan(&r.name, &size, &ceiling, &attested, &banks, &atts, &candidates, &declared, &pos)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -187,7 +196,7 @@ func (p *companyProjector) load(ctx context.Context, tx *sql.Tx, siren string) (
 	}
 	r.sizeCategory, r.ceiling, r.attested, r.position = domain.SizeCategory(size), domain.Cents(ceiling), domain.Cents(attested), uint64(pos)
 	if err := errors.Join(json.Unmarshal(banks, &r.banks), json.Unmarshal(atts, &r.attestations),
-		json.Unmarshal(candidates, &r.candidates)); err != nil {
+		json.Unmarshal(candidates, &r.candidates), json.Unmarshal(declared, &r.declared)); err != nil {
 		return nil, storageError("load company %s: %w", siren, err)
 	}
 	p.rows.remember(siren, r)
@@ -208,12 +217,16 @@ func (p *companyProjector) prepare(w []rowWrite) ([]rowWrite, error) {
 		if err != nil {
 			return fmt.Errorf("encode company %s: %w", siren, err)
 		}
+		declared, err := json.Marshal(nonNilMap(r.declared))
+		if err != nil {
+			return fmt.Errorf("encode company %s: %w", siren, err)
+		}
 		if r.exists {
 			w = append(w, rowWrite{p.st.updateCompany, []any{r.name, string(r.sizeCategory), int64(r.ceiling), int64(r.attested),
-				string(banks), string(atts), string(candidates), int64(r.position), siren}, "company", siren})
+				string(banks), string(atts), string(candidates), string(declared), int64(r.position), siren}, "company", siren})
 		} else {
 			w = append(w, rowWrite{p.st.insertCompany, []any{siren, r.name, string(r.sizeCategory), int64(r.ceiling), int64(r.attested),
-				string(banks), string(atts), string(candidates), int64(r.position)}, "company", siren})
+				string(banks), string(atts), string(candidates), string(declared), int64(r.position)}, "company", siren})
 		}
 		return nil
 	})

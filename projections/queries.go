@@ -255,6 +255,16 @@ type CompanyView struct {
 	// Held are the attestations with their banks and amounts, the whole
 	// of which only a role that sees every company may see (ForBank).
 	Held []HeldAttestation `json:"-"`
+	// Declared is, by bank code, what the bank's first attested request
+	// declared of the company (ForBank).
+	Declared map[string]DeclaredProfile `json:"-"`
+}
+
+// DeclaredProfile is what a request declared of the company.
+type DeclaredProfile struct {
+	Name         string
+	SizeCategory domain.SizeCategory
+	CeilingCents domain.Cents
 }
 
 // HeldAttestation is one attestation of a company view, with its bank.
@@ -272,13 +282,18 @@ func (v CompanyView) HeldBy(bank string) bool {
 	return slices.ContainsFunc(v.Held, func(a HeldAttestation) bool { return a.BankCode == bank })
 }
 
-// ForBank returns the view as a bank may see it: its own attestations and
-// their total only, never another bank's numbers, amounts or identity. The
-// headroom (RemainingCeilingCents) stays the company's, all banks
-// together: what the assessment of the bank's next request would tell it.
+// ForBank returns the view as a bank may see it: what it declared itself,
+// its own attestations and their total, and the headroom its next request
+// would be told; never another bank's numbers, amounts or identity, nor
+// what another bank declared. Name, SizeCategory and CeilingCents are the
+// bank's first attested request's, and RemainingCeilingCents its ceiling
+// less the company's active attestations, all banks together: the headroom
+// the assessment of a request with the same profile states.
 func (v CompanyView) ForBank(bank string) CompanyView {
-	out := v
-	out.Attestations, out.Held, out.AttestedCents = []string{}, nil, 0
+	out := CompanyView{SIREN: v.SIREN, Position: v.Position, Attestations: []string{}}
+	d := v.Declared[bank]
+	out.Name, out.SizeCategory, out.CeilingCents = d.Name, d.SizeCategory, d.CeilingCents
+	out.RemainingCeilingCents = max(d.CeilingCents-v.AttestedCents, 0)
 	for _, a := range v.Held {
 		if a.BankCode != bank {
 			continue
@@ -304,9 +319,9 @@ func (r *ReadModels) Company(ctx context.Context, siren string) (CompanyView, er
 	v := CompanyView{SIREN: siren}
 	var size string
 	var ceiling, attested, pos int64
-	var atts []byte
-	err = g.r.QueryRowContext(ctx, `SELECT name, size_category, ceiling_cents, attested_cents, attestations, position
-		FROM companies WHERE siren = ? AND name != ''`, siren).Scan(&v.Name, &size, &ceiling, &attested, &atts, &pos)
+	var atts, declared []byte
+	err = g.r.QueryRowContext(ctx, `SELECT name, size_category, ceiling_cents, attested_cents, attestations, declared, position
+		FROM companies WHERE siren = ? AND name != ''`, siren).Scan(&v.Name, &size, &ceiling, &attested, &atts, &declared, &pos)
 	if errors.Is(err, sql.ErrNoRows) {
 		return CompanyView{}, fmt.Errorf("company %s: %w", siren, ErrNotFound)
 	}
@@ -314,8 +329,13 @@ func (r *ReadModels) Company(ctx context.Context, siren string) (CompanyView, er
 		return CompanyView{}, fmt.Errorf("query company %s: %w", siren, err)
 	}
 	var list []companyAttestation
-	if err := json.Unmarshal(atts, &list); err != nil {
+	var byBank map[string]companyCandidate
+	if err := errors.Join(json.Unmarshal(atts, &list), json.Unmarshal(declared, &byBank)); err != nil {
 		return CompanyView{}, fmt.Errorf("query company %s: decode: %w", siren, err)
+	}
+	v.Declared = make(map[string]DeclaredProfile, len(byBank))
+	for b, d := range byBank {
+		v.Declared[b] = DeclaredProfile{Name: d.Name, SizeCategory: d.SizeCategory, CeilingCents: d.CeilingCents}
 	}
 	v.SizeCategory, v.CeilingCents, v.AttestedCents = domain.SizeCategory(size), domain.Cents(ceiling), domain.Cents(attested)
 	v.RemainingCeilingCents = max(v.CeilingCents-v.AttestedCents, 0)

@@ -103,9 +103,11 @@ func (s *Service) ListAttestations(ctx context.Context, who domain.Actor, f proj
 // Company returns a company's view, if who may see it: the company itself
 // and the roles that see every company see it whole; a bank sees it only
 // while it holds (or held) an attestation for the company, and then only
-// its own attestations (projections.CompanyView.ForBank). A bank's request,
-// which it creates itself with any figures, never gives access: only an
-// attestation, which the rules granted, does.
+// what it declared itself, its own attestations and the headroom its next
+// request would be told (projections.CompanyView.ForBank). A bank's
+// request, which it creates itself with any figures, never gives access:
+// only an attestation, which the rules granted, does; and even then the
+// bank learns nothing another bank declared or holds.
 func (s *Service) Company(ctx context.Context, who domain.Actor, siren domain.SIREN) (projections.CompanyView, error) {
 	if err := access.CheckRole(who, access.ReadCompany); err != nil {
 		return projections.CompanyView{}, err
@@ -125,7 +127,7 @@ func (s *Service) Company(ctx context.Context, who domain.Actor, siren domain.SI
 	if who.Role == domain.RoleBank {
 		v = v.ForBank(who.ID)
 	}
-	v.Held = nil
+	v.Held, v.Declared = nil, nil
 	return v, nil
 }
 

@@ -63,30 +63,36 @@ func TestARejectedRequestNeitherRevealsNorOverwritesAnotherBanksClient(t *testin
 }
 
 // A bank that holds an attestation for a company reads it, but sees only
-// its own part: never another bank's numbers, amounts or bank code.
+// its own part: what it declared itself, its own attestations, and the
+// headroom its next request would be told; never another bank's numbers,
+// amounts or bank code, nor what another bank declared.
 func TestABankSeesOnlyItsOwnPartOfACompany(t *testing.T) {
 	s := startService(t, t.TempDir())
 	bankA, bankB := s.token(domain.RoleBank, bnp), s.token(domain.RoleBank, sg)
 	var a, b projections.LoanRequestView
 	s.do("POST", "/v1/loan-requests", bankA, loanRequest(siren, bnp, 5000000, "2020-05-04")).json(t, &a)
-	s.do("POST", "/v1/loan-requests", bankB, loanRequest(siren, sg, 1000000, "2020-05-05")).json(t, &b)
+	asB := loanRequest(siren, sg, 1000000, "2020-05-05")
+	asB["company"].(map[string]any)["name"] = "Martin SAS"
+	asB["company"].(map[string]any)["turnoverCents"] = 80000000 // ceiling 20,000,000
+	s.do("POST", "/v1/loan-requests", bankB, asB).json(t, &b)
 	if a.Status != "attested" || b.Status != "attested" {
 		t.Fatalf("requests %s %s", a.Status, b.Status)
 	}
 	var cv projections.CompanyView
 	r := s.do("GET", fmt.Sprintf("/v1/companies/%s?minPosition=%d", siren, b.Position), bankB, nil)
 	r.json(t, &cv)
-	if r.status != 200 || len(cv.Attestations) != 1 || cv.Attestations[0] != b.Attestation.Number || cv.AttestedCents != 1000000 {
+	if r.status != 200 || len(cv.Attestations) != 1 || cv.Attestations[0] != b.Attestation.Number || cv.AttestedCents != 1000000 ||
+		cv.Name != "Martin SAS" || cv.CeilingCents != 20000000 || cv.RemainingCeilingCents != 20000000-6000000 {
 		t.Fatalf("B's view of the company: %d %s", r.status, r.body)
 	}
-	for _, leak := range []string{a.Attestation.Number, bnp, "5000000"} {
+	for _, leak := range []string{a.Attestation.Number, bnp, "5000000", "6000000", "Boulangerie Martin", "21250000"} {
 		if strings.Contains(string(r.body), leak) {
 			t.Errorf("B's view of the company reveals %q of A's: %s", leak, r.body)
 		}
 	}
-	// The auditor sees both.
+	// The auditor sees both, and the company as A's first attestation declared it.
 	s.do("GET", "/v1/companies/"+siren, s.token(domain.RoleAuditor, "alice"), nil).json(t, &cv)
-	if len(cv.Attestations) != 2 || cv.AttestedCents != 6000000 {
+	if len(cv.Attestations) != 2 || cv.AttestedCents != 6000000 || cv.Name != "Boulangerie Martin" || cv.CeilingCents != 21250000 {
 		t.Fatalf("auditor's view: %+v", cv)
 	}
 }
