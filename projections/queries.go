@@ -335,7 +335,7 @@ func (r *ReadModels) Company(ctx context.Context, siren string) (CompanyView, er
 	}
 	v.Declared = make(map[string]DeclaredProfile, len(byBank))
 	for b, d := range byBank {
-		v.Declared[b] = DeclaredProfile{Name: d.Name, SizeCategory: d.SizeCategory, CeilingCents: d.CeilingCents}
+		v.Declared[b] = DeclaredProfile(d)
 	}
 	v.SizeCategory, v.CeilingCents, v.AttestedCents = domain.SizeCategory(size), domain.Cents(ceiling), domain.Cents(attested)
 	v.RemainingCeilingCents = max(v.CeilingCents-v.AttestedCents, 0)

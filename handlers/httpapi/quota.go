@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"strconv"
@@ -193,6 +194,7 @@ const maxPenalties = 100_000
 
 func newLimiter(q Quotas, now func() time.Time, log *slog.Logger, reg prometheus.Registerer) (*limiter, error) {
 	def := DefaultQuotas()
+	q.Roles = maps.Clone(q.Roles) // the caller's map is left alone
 	if q.Roles == nil {
 		q.Roles = def.Roles
 	}
@@ -223,6 +225,16 @@ func newLimiter(q Quotas, now func() time.Time, log *slog.Logger, reg prometheus
 	return l, nil
 }
 
+// roleOf returns the table a role's principals are counted in: their
+// role's, or for a role the policy does not know (an external issuer's
+// token), the anonymous', the most restrictive.
+func (l *limiter) roleOf(role string) string {
+	if _, ok := l.tables[role]; !ok {
+		return anonymousRole
+	}
+	return role
+}
+
 // quotaOf returns the quota of a role's principals.
 func (l *limiter) quotaOf(role string) Quota {
 	if role == anonymousRole {
@@ -233,12 +245,8 @@ func (l *limiter) quotaOf(role string) Quota {
 
 // state returns the state of one principal, made on first use.
 func (l *limiter) state(role, key string) *principalState {
-	t, ok := l.tables[role]
-	if !ok {
-		// A role the policy does not know (an external issuer's token):
-		// the most restrictive quota, that of the anonymous.
-		role, t = anonymousRole, l.tables[anonymousRole]
-	}
+	role = l.roleOf(role)
+	t := l.tables[role]
 	now := l.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -281,6 +289,7 @@ func (l *limiter) admit(r *http.Request, role, key string) (release func(), err 
 	if l.q.Disabled {
 		return func() {}, nil
 	}
+	role = l.roleOf(role)
 	q, st := l.quotaOf(role), l.state(role, key)
 	if now := l.now(); st.limiter != nil && !st.limiter.AllowN(now, 1) {
 		// Refused until the bucket holds one request again.
@@ -403,6 +412,7 @@ func (l *limiter) admitWait(r *http.Request) (release func(), err error) {
 		return func() {}, nil
 	}
 	role, key := principalKey(r)
+	role = l.roleOf(role)
 	q := l.quotaOf(role)
 	if q.Waits <= 0 {
 		return func() {}, nil
@@ -418,9 +428,7 @@ func (l *limiter) admitWait(r *http.Request) (release func(), err error) {
 // refuse counts and logs (at most once a second, with the number of
 // refusals not logged since) a request refused on its quota.
 func (l *limiter) refuse(r *http.Request, role, key, limit string) error {
-	if _, ok := l.tables[role]; !ok {
-		role = anonymousRole
-	}
+	role = l.roleOf(role)
 	l.throttled.WithLabelValues(role).Inc()
 	now := l.now().UnixNano()
 	last := l.lastLog.Load()
