@@ -144,7 +144,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Quotas != nil {
 		q = *cfg.Quotas
 	}
-	if s.quota, err = newLimiter(q, cfg.Now, cfg.Logger, cfg.Registry); err != nil {
+	// The real clock: Config.Now may be a business clock.
+	if s.quota, err = newLimiter(q, time.Now, cfg.Logger, cfg.Registry); err != nil {
 		return nil, err
 	}
 	s.handler = s.instrument(s.routes())
