@@ -16,7 +16,8 @@ import (
 var quotaRoles = []domain.Role{domain.RoleCompany, domain.RoleBank, domain.RoleAuditor, domain.RoleRegulator, domain.RoleAdmin}
 
 // quotaKeys are the settings of the per-principal quotas (ledger serve).
-var quotaKeys = []string{"quota-company", "quota-bank", "quota-auditor", "quota-regulator", "quota-admin", "quota-anonymous", "max-wait"}
+var quotaKeys = []string{"quota-company", "quota-bank", "quota-auditor", "quota-regulator", "quota-admin", "quota-anonymous",
+	"quota-role-in-flight", "max-wait"}
 
 func init() {
 	def := httpapi.DefaultQuotas()
@@ -29,6 +30,8 @@ func init() {
 	settings = append(settings,
 		struct{ key, def, help string }{"quota-anonymous", def.Anonymous.String(),
 			"quota of each source address for requests without a valid token (same fields)"},
+		struct{ key, def, help string }{"quota-role-in-flight", httpapi.RoleInFlightString(def.RoleInFlight),
+			"requests in flight of all the principals of a role together (role=number; 0: no bound; \"off\": none)"},
 		struct{ key, def, help string }{"max-wait", def.MaxWait.String(),
 			"longest wait of a ?minPosition request (at most 5s)"},
 	)
@@ -56,6 +59,11 @@ func quotasFrom(v *viper.Viper) (httpapi.Quotas, error) {
 	}
 	if q.Anonymous, err = read("quota-anonymous", q.Anonymous); err != nil {
 		return httpapi.Quotas{}, err
+	}
+	if s := strings.TrimSpace(v.GetString("quota-role-in-flight")); s == "off" {
+		q.RoleInFlight = map[string]int{}
+	} else if q.RoleInFlight, err = httpapi.ParseRoleInFlight(s, q.RoleInFlight); err != nil {
+		return httpapi.Quotas{}, fmt.Errorf("quota-role-in-flight: %w", err)
 	}
 	if q.MaxWait, err = durationFlag(v, "max-wait"); err != nil {
 		return httpapi.Quotas{}, err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -42,24 +43,25 @@ func TestQuotaSettings(t *testing.T) {
 			t.Errorf("default %s: %+v, want %+v", r, q.Roles[r], def.Roles[r])
 		}
 	}
-	if q.Anonymous != def.Anonymous || q.MaxWait != 5*time.Second {
+	if q.Anonymous != def.Anonymous || q.MaxWait != 5*time.Second || !maps.Equal(q.RoleInFlight, def.RoleInFlight) {
 		t.Errorf("defaults: %+v", q)
 	}
 
 	t.Setenv("LEDGER_QUOTA_COMPANY", "rate=5,waits=1")
-	q, err = config("--quota-bank", "off", "--max-wait", "2s", "--quota-anonymous", "concurrent=8")
+	q, err = config("--quota-bank", "off", "--max-wait", "2s", "--quota-anonymous", "concurrent=8", "--quota-role-in-flight", "company=10")
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := def.Roles[domain.RoleCompany]
 	want.Rate, want.Waits = 5, 1
 	if q.Roles[domain.RoleCompany] != want || q.Roles[domain.RoleBank] != (httpapi.Quota{}) || q.MaxWait != 2*time.Second ||
-		q.Anonymous.Concurrent != 8 || q.Anonymous.Rate != def.Anonymous.Rate {
+		q.Anonymous.Concurrent != 8 || q.Anonymous.Rate != def.Anonymous.Rate ||
+		q.RoleInFlight["company"] != 10 || q.RoleInFlight["bank"] != def.RoleInFlight["bank"] {
 		t.Errorf("from the environment and flags: %+v", q)
 	}
 	t.Setenv("LEDGER_QUOTA_COMPANY", "")
 
-	for _, bad := range [][]string{{"--quota-bank", "rate=fast"}, {"--quota-admin", "speed=1"}, {"--max-wait", "10s"}, {"--max-wait", "0s"}} {
+	for _, bad := range [][]string{{"--quota-bank", "rate=fast"}, {"--quota-admin", "speed=1"}, {"--max-wait", "10s"}, {"--max-wait", "0s"}, {"--quota-role-in-flight", "robots=1"}} {
 		if _, err := config(bad...); err == nil || !strings.Contains(err.Error(), strings.TrimPrefix(bad[0], "--")) {
 			t.Errorf("%v: %v", bad, err)
 		}

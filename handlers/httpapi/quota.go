@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -91,6 +93,11 @@ type Quotas struct {
 	// Anonymous is the quota of each source address for the requests
 	// without a valid token (public endpoints, and refused tokens).
 	Anonymous Quota
+	// RoleInFlight bounds the requests in flight of all the principals of
+	// a role together (keys: the roles, and "anonymous"; 0 or absent: no
+	// bound), so that many principals of one role (a horde of company
+	// tokens) cannot take every shared slot from the others either.
+	RoleInFlight map[string]int
 	// MaxWait bounds a ?minPosition wait (at most, and by default, 5 s).
 	MaxWait time.Duration
 	// Disabled turns the per-principal limits off (MaxInFlight remains).
@@ -111,6 +118,49 @@ func DefaultQuotas() Quotas {
 			domain.RoleAdmin:     {Rate: 200, Burst: 400, Concurrent: 64, Waits: 32},
 		},
 		Anonymous: Quota{Rate: 100, Burst: 200, Concurrent: 64},
-		MaxWait:   minPositionTimeout,
+		// Of the 4,096 shared slots: most to the banks, the heavy users.
+		RoleInFlight: map[string]int{
+			string(domain.RoleCompany): 1024, string(domain.RoleBank): 3072, string(domain.RoleAuditor): 256,
+			string(domain.RoleRegulator): 128, string(domain.RoleAdmin): 128, anonymousRole: 512,
+		},
+		MaxWait: minPositionTimeout,
 	}
+}
+
+// RoleInFlightString gives bounds in the form ParseRoleInFlight reads, in
+// a stable order.
+func RoleInFlightString(m map[string]int) string {
+	var parts []string
+	for _, r := range quotaRoles {
+		if n, ok := m[r]; ok {
+			parts = append(parts, fmt.Sprintf("%s=%d", r, n))
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// ParseRoleInFlight reads bounds written "company=1024,bank=3072" (a role
+// not given keeps its bound in def).
+func ParseRoleInFlight(s string, def map[string]int) (map[string]int, error) {
+	out := maps.Clone(def)
+	if out == nil {
+		out = map[string]int{}
+	}
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(part, "=")
+		k = strings.TrimSpace(k)
+		if !ok || !slices.Contains(quotaRoles, k) {
+			return nil, fmt.Errorf("role bounds %q: %q is not role=number (roles: %s)", s, part, strings.Join(quotaRoles, ", "))
+		}
+		n, err := nonNegative(strings.TrimSpace(v))
+		if err != nil {
+			return nil, fmt.Errorf("role bounds %q: %s: %w", s, k, err)
+		}
+		out[k] = n
+	}
+	return out, nil
 }

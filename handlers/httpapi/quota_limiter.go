@@ -64,6 +64,8 @@ type limiter struct {
 	log       *slog.Logger
 	throttled *prometheus.CounterVec
 	tables    map[string]*quotaTable // by role, and anonymousRole
+	// roleInFlight counts the requests in flight of each role's principals.
+	roleInFlight map[string]*atomic.Int64
 	// lastLog and suppressed rate-limit the log of refusals.
 	lastLog    atomic.Int64
 	suppressed atomic.Int64
@@ -95,8 +97,13 @@ func newLimiter(q Quotas, now func() time.Time, log *slog.Logger, reg prometheus
 			Help: "Requests refused (429) on their principal's quota, by the principal's role (anonymous: by source address).",
 		}, []string{"role"}),
 	}
+	l.roleInFlight = map[string]*atomic.Int64{}
+	if q.RoleInFlight == nil {
+		l.q.RoleInFlight = def.RoleInFlight
+	}
 	for _, r := range quotaRoles {
 		l.tables[r] = &quotaTable{m: map[string]*principalState{}}
+		l.roleInFlight[r] = &atomic.Int64{}
 		l.throttled.WithLabelValues(r) // every series exists from the start
 	}
 	if reg != nil {
@@ -178,14 +185,17 @@ func (l *limiter) admit(r *http.Request, role, key string) (release func(), err 
 		wait := time.Duration((1 - st.limiter.TokensAt(now)) / float64(st.limiter.Limit()) * float64(time.Second))
 		return nil, &rateRefusal{until: now.Add(wait), err: l.refuse(r, role, key, "rate")}
 	}
-	if q.Concurrent > 0 {
-		if st.inFlight.Add(1) > int64(q.Concurrent) {
-			st.inFlight.Add(-1)
-			return nil, l.refuse(r, role, key, "concurrent")
-		}
-		return func() { st.inFlight.Add(-1) }, nil
+	if st.inFlight.Add(1) > int64(q.Concurrent) && q.Concurrent > 0 {
+		st.inFlight.Add(-1)
+		return nil, l.refuse(r, role, key, "concurrent")
 	}
-	return func() {}, nil
+	all, bound := l.roleInFlight[role], l.q.RoleInFlight[role]
+	if all.Add(1) > int64(bound) && bound > 0 {
+		all.Add(-1)
+		st.inFlight.Add(-1)
+		return nil, l.refuse(r, role, key, "role")
+	}
+	return func() { all.Add(-1); st.inFlight.Add(-1) }, nil
 }
 
 // authenticated reports whether a request will be counted on its

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -328,5 +329,49 @@ func TestAThrottledTokenIsRefusedBeforeItsSignatureIsChecked(t *testing.T) {
 	time.Sleep(300 * time.Millisecond) // the bucket refills (5/s)
 	if r := s.do("GET", "/v1/attestations", bank, nil); r.status != 200 {
 		t.Errorf("after the refill: %d %s", r.status, r.body)
+	}
+}
+
+// The principals of one role together have a bound too: many company
+// tokens, each within its own quota, cannot take every shared slot from the
+// banks.
+func TestARoleTogetherHasItsBound(t *testing.T) {
+	q := httpapi.DefaultQuotas()
+	q.RoleInFlight = map[string]int{"company": 2}
+	q.MaxWait = 500 * time.Millisecond
+	s := startService(t, t.TempDir(), withQuotas(q))
+	var wg sync.WaitGroup
+	for _, c := range []string{siren, "552100554"} {
+		tok := s.token(domain.RoleCompany, c)
+		wg.Go(func() { s.do("GET", "/v1/attestations?minPosition=999999999", tok, nil) })
+	}
+	time.Sleep(150 * time.Millisecond) // both waiting
+	third := s.do("GET", "/v1/attestations", s.token(domain.RoleCompany, "542051180"), nil)
+	bank := s.do("GET", "/v1/attestations", s.token(domain.RoleBank, bnp), nil)
+	wg.Wait()
+	if third.status != http.StatusTooManyRequests {
+		t.Errorf("a third company while two hold the role's slots: %d %s", third.status, third.body)
+	}
+	if bank.status != 200 {
+		t.Errorf("a bank meanwhile: %d %s", bank.status, bank.body)
+	}
+	if r := s.do("GET", "/v1/attestations", s.token(domain.RoleCompany, "542051180"), nil); r.status != 200 {
+		t.Errorf("the third company once the slots are free: %d %s", r.status, r.body)
+	}
+}
+
+func TestParseRoleInFlight(t *testing.T) {
+	def := httpapi.DefaultQuotas().RoleInFlight
+	m, err := httpapi.ParseRoleInFlight("company=10, anonymous=0", def)
+	if err != nil || m["company"] != 10 || m["anonymous"] != 0 || m["bank"] != def["bank"] || def["company"] == 10 {
+		t.Errorf("%v %v", m, err)
+	}
+	if back, err := httpapi.ParseRoleInFlight(httpapi.RoleInFlightString(m), nil); err != nil || !maps.Equal(back, m) {
+		t.Errorf("round trip %q: %v %v", httpapi.RoleInFlightString(m), back, err)
+	}
+	for _, bad := range []string{"company", "robot=3", "bank=-1", "bank=x"} {
+		if _, err := httpapi.ParseRoleInFlight(bad, def); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
 	}
 }
