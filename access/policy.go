@@ -59,9 +59,13 @@ const (
 	OwnerCompany
 	// OwnerBank: a bank principal, the resource's bank.
 	OwnerBank
-	// BankWithRequest: a bank principal with a loan request for the
-	// company (only a company resource asks for it).
-	BankWithRequest
+	// BankWithAttestation: a bank principal that holds, or held, an
+	// attestation for the company (only a company resource asks for it).
+	// A loan request never makes this relation: a bank creates it itself,
+	// for any SIREN, and a rejected one proves nothing; an attestation is
+	// what the rules granted. Even so the bank sees only its own part of
+	// the company (queries.Service.Company).
+	BankWithAttestation
 )
 
 // Decision is the policy's answer.
@@ -98,8 +102,8 @@ var (
 	// self: a tenant acting on its own behalf; for another, forbidden (a
 	// command for someone else hides nothing that exists).
 	self = rule{needs: []Relation{OwnerCompany, OwnerBank}, otherwise: Forbidden}
-	// related: the owner company, or a bank with a request for it.
-	related = rule{needs: []Relation{OwnerCompany, BankWithRequest}, otherwise: NotFound}
+	// related: the owner company, or a bank with an attestation for it.
+	related = rule{needs: []Relation{OwnerCompany, BankWithAttestation}, otherwise: NotFound}
 )
 
 const (

@@ -43,7 +43,7 @@ func TestPolicyTable(t *testing.T) {
 		access.RebuildProjections:  {company: "FFFF", bank: "FFFF", auditor: "FFFF", regulator: "FFFF", admin: "AAAA"},
 	}
 	letter := map[access.Decision]byte{access.Allowed: 'A', access.NotFound: 'N', access.Forbidden: 'F'}
-	rels := []access.Relation{access.None, access.OwnerCompany, access.OwnerBank, access.BankWithRequest}
+	rels := []access.Relation{access.None, access.OwnerCompany, access.OwnerBank, access.BankWithAttestation}
 	for action, byRole := range table {
 		var allowed []domain.Role
 		for _, role := range []domain.Role{company, bank, auditor, regulator, admin} {
@@ -53,7 +53,7 @@ func TestPolicyTable(t *testing.T) {
 				got[i] = letter[access.Decide(role, action, rel)]
 			}
 			if string(got) != want {
-				t.Errorf("%s by %s: %s, want %s (none, owner company, owner bank, bank with request)", action, role, got, want)
+				t.Errorf("%s by %s: %s, want %s (none, owner company, owner bank, bank with an attestation)", action, role, got, want)
 			}
 			if want != "FFFF" {
 				allowed = append(allowed, role)

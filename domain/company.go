@@ -84,8 +84,9 @@ func (a Attestation) Active() bool { return a.Status != AttestationCancelledStat
 // ceiling: every decision about the company is taken on its whole state and
 // appended with the expected version of its stream.
 type Company struct {
-	siren        SIREN
-	version      uint64
+	siren   SIREN
+	version uint64
+	// profile is the first attested request's (nil until then).
 	profile      *CompanyProfile
 	requests     map[string]*LoanRequest
 	requestIDs   []string
@@ -126,8 +127,11 @@ func (c *Company) SIREN() SIREN { return c.siren }
 // append expects.
 func (c *Company) Version() uint64 { return c.version }
 
-// Profile returns the company profile of its latest request, and false if
-// there is none.
+// Profile returns the company's profile, and false while it has none: the
+// profile declared by its first attested request. A later request, and
+// above all a rejected one (which anyone may submit, with any figures),
+// never changes it: each request keeps its own declared profile, which only
+// its own assessment uses.
 func (c *Company) Profile() (CompanyProfile, bool) {
 	if c.profile == nil {
 		return CompanyProfile{}, false
@@ -187,8 +191,8 @@ func (c *Company) Active() (count int, amount Cents) {
 	return count, amount
 }
 
-// Ceiling returns the company's ceiling under its latest profile (0 when it
-// has no request yet).
+// Ceiling returns the company's ceiling under its profile (the first
+// attested request's; 0 while it has none).
 func (c *Company) Ceiling() Cents {
 	if c.profile == nil {
 		return 0
@@ -215,8 +219,6 @@ func (c *Company) apply(e Event) error {
 		if _, dup := c.requests[e.RequestID]; dup {
 			return fmt.Errorf("request %s submitted twice", e.RequestID)
 		}
-		p := e.Company.clone()
-		c.profile = &p
 		c.requests[e.RequestID] = &LoanRequest{
 			ID: e.RequestID, SIREN: e.SIREN, Bank: e.BankCode, Amount: e.Amount,
 			RequestedOn: e.RequestedOn, Profile: e.Company.clone(), SubmittedBy: e.SubmittedBy,
@@ -274,6 +276,10 @@ func (c *Company) apply(e Event) error {
 		}
 		c.numbers = append(c.numbers, e.Number.String())
 		r.Status, r.Attestation, r.Reasons = RequestAttested, e.Number, nil
+		if c.profile == nil {
+			p := r.Profile.clone()
+			c.profile = &p
+		}
 		_, active := c.Active()
 		r.RemainingCeiling = 0
 		if active < r.Ceiling {

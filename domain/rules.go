@@ -127,10 +127,13 @@ func Assess(app Application) Assessment {
 		reject(ReasonCollectiveProceeding, "a collective proceeding (%s, opened on %s) excludes the company under rules %s", p.CollectiveProceeding.Kind, p.CollectiveProceeding.OpenedOn, rs.Version)
 	}
 	if !app.RequestedOn.After(oneAttestationUntil) && app.ActiveCount > 0 {
-		reject(ReasonOneAttestationUntilMay, "until %s a company may hold only one attestation; it holds %d", oneAttestationUntil, app.ActiveCount)
+		// Neither the count nor the holder: another bank's business.
+		reject(ReasonOneAttestationUntilMay, "until %s a company may hold only one active attestation at a time", oneAttestationUntil)
 	}
 	if app.ActiveAmount+app.Amount > a.Ceiling {
-		reject(ReasonCeilingExceeded, "the ceiling is %s; %s is already attested, %s remains, %s was requested", a.Ceiling, app.ActiveAmount, a.RemainingCeiling, app.Amount)
+		// The headroom left for this request, no more: never what other
+		// banks hold, nor how many attestations.
+		reject(ReasonCeilingExceeded, "%s was requested; %s remains under the ceiling for this request", app.Amount, a.RemainingCeiling)
 	}
 	a.StateReview = a.Eligible() && IsLargeCompany(p.Headcount, p.Turnover)
 	return a

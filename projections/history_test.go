@@ -155,7 +155,10 @@ func (h *history) submit(ctx context.Context) {
 		p = h.profile()
 	} else {
 		c = h.companies[r.IntN(len(h.companies))]
-		p, _ = c.Profile()
+		var ok bool
+		if p, ok = c.Profile(); !ok {
+			p = c.Requests()[0].Profile // nothing attested yet
+		}
 	}
 	on := domain.MustDate("2020-03-16").AddDays(r.IntN(140))
 	if r.IntN(100) == 0 {

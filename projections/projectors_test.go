@@ -41,6 +41,13 @@ func TestProjectorsMatchTheDomain(t *testing.T) {
 		ceiling, attested := c.Ceiling(), domain.Cents(0)
 		_, attested = c.Active()
 		cv, err := rm.Company(ctx, c.SIREN().String())
+		if _, ok := c.Profile(); !ok {
+			// No attested request: no company record, whatever was requested.
+			if !errors.Is(err, ErrNotFound) {
+				t.Fatalf("company %s without an attested request: %+v %v", c.SIREN(), cv, err)
+			}
+			continue
+		}
 		if err != nil {
 			t.Fatalf("company %s: %v", c.SIREN(), err)
 		}
@@ -77,19 +84,48 @@ func TestProjectorsMatchTheDomain(t *testing.T) {
 					t.Fatalf("attestation %s: cancellation %+v, want %+v", a.Number, v, a)
 				}
 			}
-			ok, err := rm.BankHasRequestFor(ctx, a.Bank.String(), a.SIREN.String())
-			if err != nil || !ok {
-				t.Fatalf("bank %s has a request for %s: %v %v", a.Bank, a.SIREN, ok, err)
+			if h := cv.Held[i]; h.BankCode != a.Bank.String() || h.AmountCents != a.Amount || h.Active != a.Active() {
+				t.Fatalf("company %s attestation %s held as %+v, want %+v", c.SIREN(), a.Number, h, a)
 			}
 		}
 		banks := map[string]bool{}
-		for _, req := range c.Requests() {
-			banks[req.Bank.String()] = true
+		for _, a := range c.Attestations() {
+			banks[a.Bank.String()] = true
 		}
 		for _, b := range testBanks {
-			ok, err := rm.BankHasRequestFor(ctx, b, c.SIREN().String())
-			if err != nil || ok != banks[b] {
-				t.Fatalf("bank %s has a request for %s: %v %v, want %v", b, c.SIREN(), ok, err, banks[b])
+			if ok := cv.HeldBy(b); ok != banks[b] {
+				t.Fatalf("bank %s holds an attestation for %s: %v, want %v", b, c.SIREN(), ok, banks[b])
+			}
+			own := cv.ForBank(b)
+			var amount domain.Cents
+			n := 0
+			for _, a := range c.Attestations() {
+				if a.Bank.String() == b {
+					n++
+					if a.Active() {
+						amount += a.Amount
+					}
+				}
+			}
+			if len(own.Attestations) != n || own.AttestedCents != amount {
+				t.Fatalf("company %s for bank %s: %+v, want %d attestations for %s", c.SIREN(), b, own, n, amount)
+			}
+			// What the bank is shown of the company: what its first
+			// attested request declared, and that ceiling's headroom.
+			if n == 0 {
+				continue
+			}
+			var declared domain.CompanyProfile
+			for _, a := range c.Attestations() {
+				if a.Bank.String() == b {
+					r, _ := c.Request(a.RequestID)
+					declared = r.Profile
+					break
+				}
+			}
+			if own.Name != declared.Name || own.CeilingCents != domain.Ceiling(declared) ||
+				own.RemainingCeilingCents != max(domain.Ceiling(declared)-attested, 0) {
+				t.Fatalf("company %s for bank %s: %+v, declared %+v", c.SIREN(), b, own, declared)
 			}
 		}
 	}
@@ -108,8 +144,5 @@ func TestProjectorsMatchTheDomain(t *testing.T) {
 	}
 	if _, err := rm.Company(ctx, "732829320"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown company: %v", err)
-	}
-	if ok, err := rm.BankHasRequestFor(ctx, "30004", "732829320"); ok || err != nil {
-		t.Errorf("bank for unknown company: %v %v", ok, err)
 	}
 }

@@ -231,15 +231,19 @@ func (r *ReadModels) ListAttestations(ctx context.Context, f AttestationFilter) 
 //
 // WARNING: the JSON names are the public contract of docs/API.md.
 type CompanyView struct {
-	SIREN        string              `json:"siren"`
+	SIREN string `json:"siren"`
+	// Name and SizeCategory are the profile of the company's first
+	// attested request, as CeilingCents: never a rejected or later
+	// request's.
 	Name         string              `json:"name"`
 	SizeCategory domain.SizeCategory `json:"sizeCategory"`
 	CeilingCents domain.Cents        `json:"ceilingCents"`
 	// AttestedCents is the total of the active (issued or granted)
 	// attestations.
 	AttestedCents domain.Cents `json:"attestedCents"`
-	// RemainingCeilingCents is the ceiling less AttestedCents, never
-	// negative.
+	// RemainingCeilingCents is the ceiling less the company's active
+	// attestations (all banks together), never negative: the headroom a
+	// new request has.
 	RemainingCeilingCents domain.Cents `json:"remainingCeilingCents"`
 	// Attestations are every attestation number, cancelled ones included,
 	// oldest first.
@@ -247,9 +251,65 @@ type CompanyView struct {
 	// Position is the global position of the company's last event that
 	// changed the view.
 	Position uint64 `json:"position"`
+
+	// Held are the attestations with their banks and amounts, the whole
+	// of which only a role that sees every company may see (ForBank).
+	Held []HeldAttestation `json:"-"`
+	// Declared is, by bank code, what the bank's first attested request
+	// declared of the company (ForBank).
+	Declared map[string]DeclaredProfile `json:"-"`
 }
 
-// Company returns a company's view, or ErrNotFound.
+// DeclaredProfile is what a request declared of the company.
+type DeclaredProfile struct {
+	Name         string
+	SizeCategory domain.SizeCategory
+	CeilingCents domain.Cents
+}
+
+// HeldAttestation is one attestation of a company view, with its bank.
+type HeldAttestation struct {
+	Number      string
+	BankCode    string
+	AmountCents domain.Cents
+	// Active: issued or granted, not cancelled.
+	Active bool
+}
+
+// HeldBy reports whether bank has (or had: cancelled ones count) an
+// attestation for the company.
+func (v CompanyView) HeldBy(bank string) bool {
+	return slices.ContainsFunc(v.Held, func(a HeldAttestation) bool { return a.BankCode == bank })
+}
+
+// ForBank returns the view as a bank may see it: what it declared itself,
+// its own attestations and their total, and the headroom its next request
+// would be told; never another bank's numbers, amounts or identity, nor
+// what another bank declared. Name, SizeCategory and CeilingCents are the
+// bank's first attested request's, and RemainingCeilingCents its ceiling
+// less the company's active attestations, all banks together: the headroom
+// the assessment of a request with the same profile states.
+func (v CompanyView) ForBank(bank string) CompanyView {
+	out := CompanyView{SIREN: v.SIREN, Position: v.Position, Attestations: []string{}}
+	d := v.Declared[bank]
+	out.Name, out.SizeCategory, out.CeilingCents = d.Name, d.SizeCategory, d.CeilingCents
+	out.RemainingCeilingCents = max(d.CeilingCents-v.AttestedCents, 0)
+	for _, a := range v.Held {
+		if a.BankCode != bank {
+			continue
+		}
+		out.Attestations = append(out.Attestations, a.Number)
+		out.Held = append(out.Held, a)
+		if a.Active {
+			out.AttestedCents += a.AmountCents
+		}
+	}
+	return out
+}
+
+// Company returns a company's view, or ErrNotFound when the ledger knows
+// no company of that SIREN with a profile: none of its requests has been
+// attested (a rejected request makes no company record).
 func (r *ReadModels) Company(ctx context.Context, siren string) (CompanyView, error) {
 	g, err := r.acquire()
 	if err != nil {
@@ -259,9 +319,9 @@ func (r *ReadModels) Company(ctx context.Context, siren string) (CompanyView, er
 	v := CompanyView{SIREN: siren}
 	var size string
 	var ceiling, attested, pos int64
-	var atts []byte
-	err = g.r.QueryRowContext(ctx, `SELECT name, size_category, ceiling_cents, attested_cents, attestations, position
-		FROM companies WHERE siren = ?`, siren).Scan(&v.Name, &size, &ceiling, &attested, &atts, &pos)
+	var atts, declared []byte
+	err = g.r.QueryRowContext(ctx, `SELECT name, size_category, ceiling_cents, attested_cents, attestations, declared, position
+		FROM companies WHERE siren = ? AND name != ''`, siren).Scan(&v.Name, &size, &ceiling, &attested, &atts, &declared, &pos)
 	if errors.Is(err, sql.ErrNoRows) {
 		return CompanyView{}, fmt.Errorf("company %s: %w", siren, ErrNotFound)
 	}
@@ -269,38 +329,22 @@ func (r *ReadModels) Company(ctx context.Context, siren string) (CompanyView, er
 		return CompanyView{}, fmt.Errorf("query company %s: %w", siren, err)
 	}
 	var list []companyAttestation
-	if err := json.Unmarshal(atts, &list); err != nil {
+	var byBank map[string]companyCandidate
+	if err := errors.Join(json.Unmarshal(atts, &list), json.Unmarshal(declared, &byBank)); err != nil {
 		return CompanyView{}, fmt.Errorf("query company %s: decode: %w", siren, err)
+	}
+	v.Declared = make(map[string]DeclaredProfile, len(byBank))
+	for b, d := range byBank {
+		v.Declared[b] = DeclaredProfile(d)
 	}
 	v.SizeCategory, v.CeilingCents, v.AttestedCents = domain.SizeCategory(size), domain.Cents(ceiling), domain.Cents(attested)
 	v.RemainingCeilingCents = max(v.CeilingCents-v.AttestedCents, 0)
 	v.Position = uint64(pos)
 	v.Attestations = make([]string, len(list))
+	v.Held = make([]HeldAttestation, len(list))
 	for i, a := range list {
 		v.Attestations[i] = a.Number
+		v.Held[i] = HeldAttestation{Number: a.Number, BankCode: a.Bank, AmountCents: a.AmountCents, Active: a.Active}
 	}
 	return v, nil
-}
-
-// BankHasRequestFor reports whether a bank has a loan request for a
-// company (which lets the bank read the company).
-func (r *ReadModels) BankHasRequestFor(ctx context.Context, bankCode, siren string) (bool, error) {
-	g, err := r.acquire()
-	if err != nil {
-		return false, err
-	}
-	defer g.release()
-	var banks []byte
-	err = g.r.QueryRowContext(ctx, `SELECT banks FROM companies WHERE siren = ?`, siren).Scan(&banks)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("query banks of company %s: %w", siren, err)
-	}
-	var list []string
-	if err := json.Unmarshal(banks, &list); err != nil {
-		return false, fmt.Errorf("query banks of company %s: decode: %w", siren, err)
-	}
-	return slices.Contains(list, bankCode), nil
 }

@@ -59,7 +59,13 @@ func TestRebuildEqualsLiveRowForRow(t *testing.T) {
 	var wg sync.WaitGroup
 	ctx, stopQueries := context.WithCancel(t.Context())
 	var queries atomic.Int64
-	siren := h.companies[0].SIREN().String()
+	var siren string
+	for _, c := range h.companies {
+		if _, ok := c.Profile(); ok { // a company with an attested request
+			siren = c.SIREN().String()
+			break
+		}
+	}
 	for range 2 {
 		wg.Go(func() {
 			for ctx.Err() == nil {

@@ -52,13 +52,13 @@ func (s *statements) prepare(ctx context.Context, db *sql.DB) error {
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&s.updateAttestation, `UPDATE attestations SET status = ?, position = ?, view = ? WHERE issued_position = ?`},
 
-		{&s.loadCompany, `SELECT name, size_category, ceiling_cents, attested_cents, banks, attestations, position
+		{&s.loadCompany, `SELECT name, size_category, ceiling_cents, attested_cents, banks, attestations, candidates, declared, position
 			FROM companies WHERE siren = ?`},
 		{&s.insertCompany, `INSERT INTO companies
-			(siren, name, size_category, ceiling_cents, attested_cents, banks, attestations, position)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
+			(siren, name, size_category, ceiling_cents, attested_cents, banks, attestations, candidates, declared, position)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&s.updateCompany, `UPDATE companies SET name = ?, size_category = ?, ceiling_cents = ?, attested_cents = ?,
-			banks = ?, attestations = ?, position = ? WHERE siren = ?`},
+			banks = ?, attestations = ?, candidates = ?, declared = ?, position = ? WHERE siren = ?`},
 
 		{&s.loadFact, `SELECT ` + factColumns + ` FROM report_facts WHERE request_id = ?`},
 		{&s.loadFactByNumber, `SELECT ` + factColumns + ` FROM report_facts WHERE attestation_number = ?`},

@@ -100,26 +100,35 @@ func (s *Service) ListAttestations(ctx context.Context, who domain.Actor, f proj
 	return page, nil
 }
 
-// Company returns a company's view, if who may see it: the company itself,
-// a bank with a request for it, or a role that sees every company.
+// Company returns a company's view, if who may see it: the company itself
+// and the roles that see every company see it whole; a bank sees it only
+// while it holds (or held) an attestation for the company, and then only
+// what it declared itself, its own attestations and the headroom its next
+// request would be told (projections.CompanyView.ForBank). A bank's
+// request, which it creates itself with any figures, never gives access:
+// only an attestation, which the rules granted, does; and even then the
+// bank learns nothing another bank declared or holds.
 func (s *Service) Company(ctx context.Context, who domain.Actor, siren domain.SIREN) (projections.CompanyView, error) {
 	if err := access.CheckRole(who, access.ReadCompany); err != nil {
 		return projections.CompanyView{}, err
 	}
+	// Unknown, or not the caller's to see: the same 404.
+	v, err := s.rm.Company(ctx, siren.String())
+	if err != nil {
+		return projections.CompanyView{}, err
+	}
 	rel := access.RelationOf(who, siren.String(), "")
-	if who.Role == domain.RoleBank {
-		ok, err := s.rm.BankHasRequestFor(ctx, who.ID, siren.String())
-		if err != nil {
-			return projections.CompanyView{}, err
-		}
-		if ok {
-			rel = access.BankWithRequest
-		}
+	if who.Role == domain.RoleBank && v.HeldBy(who.ID) {
+		rel = access.BankWithAttestation
 	}
 	if err := access.Check(who, access.ReadCompany, rel); err != nil {
 		return projections.CompanyView{}, err
 	}
-	return s.rm.Company(ctx, siren.String())
+	if who.Role == domain.RoleBank {
+		v = v.ForBank(who.ID)
+	}
+	v.Held, v.Declared = nil, nil
+	return v, nil
 }
 
 // History returns every event of a company's stream, oldest first.

@@ -30,7 +30,6 @@ type ReadModels interface {
 	AttestationJSON(ctx context.Context, number string) (siren, bankCode string, view []byte, err error)
 	ListAttestations(ctx context.Context, f projections.AttestationFilter) (projections.AttestationPage, error)
 	Company(ctx context.Context, siren string) (projections.CompanyView, error)
-	BankHasRequestFor(ctx context.Context, bank, siren string) (bool, error)
 	Report(ctx context.Context, q projections.ReportQuery) ([]projections.ReportRow, error)
 	// WaitForPosition blocks until the read models have applied pos.
 	WaitForPosition(ctx context.Context, pos uint64) error

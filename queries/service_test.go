@@ -154,7 +154,7 @@ func TestReadsFollowThePolicy(t *testing.T) {
 		who  domain.Actor
 		want errs.Kind
 	}{
-		{"company by itself", acme, ""}, {"company by a bank with a request", bnp, ""},
+		{"company by itself", acme, ""}, {"company by a bank with an attestation for it", bnp, ""},
 		{"company by a bank without", sg, errs.NotFound}, {"company by another company", other, errs.NotFound}, {"company by a regulator", acpr, ""},
 	} {
 		if _, err := s.qs.Company(ctx, c.who, siren); kind(err) != c.want {

@@ -41,6 +41,7 @@ func newServeCommand() *cobra.Command {
 	}
 	addSettingFlags(cmd, "data-dir", "keys-dir", "replicas", "http-addr", "nats-url", "nats-creds", "nats-monitor-url", "nats-listen", "origin",
 		"jwks-url", "jwt-issuer", "jwt-audience", "token-lifetimes", "log-level")
+	addSettingFlags(cmd, quotaKeys...)
 	return cmd
 }
 
@@ -65,6 +66,11 @@ func appConfig(v *viper.Viper, log *slog.Logger) (app.Config, error) {
 	if cfg.TokenLifetimes, err = auth.ParseLifetimes(v.GetString("token-lifetimes")); err != nil {
 		return app.Config{}, err
 	}
+	quotas, err := quotasFrom(v)
+	if err != nil {
+		return app.Config{}, err
+	}
+	cfg.HTTP = func(c *httpapi.Config) { c.Quotas = &quotas }
 	if u := v.GetString("jwks-url"); u != "" {
 		cfg.JWKS = &auth.JWKSConfig{URL: u, Issuer: v.GetString("jwt-issuer"), Audience: v.GetString("jwt-audience")}
 		if err := cfg.JWKS.Validate(); err != nil {

@@ -40,7 +40,12 @@ func (s *Server) awaitCheckpoint(r *http.Request) error {
 	// A service just started may not have published its first
 	// checkpoint yet: wait for it as for one covering minPosition.
 	if _, published := s.cfg.Ledger.Latest(); minPos > 0 || !published {
-		ctx, cancel := context.WithTimeout(r.Context(), proofWait)
+		release, err := s.quota.admitWait(r)
+		if err != nil {
+			return err
+		}
+		defer release()
+		ctx, cancel := context.WithTimeout(r.Context(), min(proofWait, s.quota.q.MaxWait))
 		defer cancel()
 		if _, err := s.cfg.Ledger.WaitCheckpoint(ctx, minPos); err != nil {
 			return fmt.Errorf("%w: no checkpoint covers position %d yet", errNotCaughtUp, minPos)

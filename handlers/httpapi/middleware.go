@@ -130,8 +130,8 @@ func validRequestID(id string) bool {
 // instrument wraps every request: a request id (the client's
 // X-Request-Id if valid, else a new one), the headers every answer
 // carries (Cache-Control: no-store, X-Content-Type-Options: nosniff),
-// panic recovery, the latency metric by route pattern and method label, a
-// bound on requests in flight (429 beyond) and an access log line.
+// panic recovery, the latency metric by route pattern and method label,
+// the quota of the unauthenticated (enter) and an access log line.
 func (s *Server) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -159,12 +159,14 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 			s.log.LogAttrs(ctx, slog.LevelDebug, "http", slog.String("method", method), slog.String("route", route),
 				slog.Int("status", rec.status), slog.Duration("took", time.Since(start)), slog.String("request_id", id))
 		}()
-		select {
-		case s.inFlight <- struct{}{}:
-			defer func() { <-s.inFlight }()
-		default:
-			writeError(rec, r, errTooBusy)
-			return
+		if !authenticated(r) {
+			// An authenticated request enters in authed, on its principal.
+			release, err := s.enter(r, anonymousRole, sourceAddress(r))
+			if err != nil {
+				writeError(rec, r, err)
+				return
+			}
+			defer release()
 		}
 		next.ServeHTTP(rec, r)
 	})
@@ -183,14 +185,26 @@ func bearerToken(r *http.Request) (string, bool) {
 }
 
 // authenticate checks the request's bearer token; a failure is logged,
-// counted and answered (401), and ok is false.
-func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (auth.Principal, bool) {
-	token, ok := bearerToken(r)
+// counted and answered (401, or 429 when the caller's source address
+// has sent too many refused tokens), and ok is false. A token refused on
+// its rate is refused again before its signature is checked.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (p auth.Principal, token string, ok bool) {
+	token, ok = bearerToken(r)
 	if !ok {
 		s.authFailures.WithLabelValues("missing").Inc()
 		s.security.emit(r, "authentication", ResultMissing, http.StatusUnauthorized, auth.Principal{})
+		if r.Header.Get("Authorization") != "" { // without, counted as anonymous already (instrument)
+			if err := s.quota.admitFailedToken(r); err != nil {
+				writeError(w, r, err)
+				return p, "", false
+			}
+		}
 		writeError(w, r, auth.ErrUnauthenticated)
-		return auth.Principal{}, false
+		return p, "", false
+	}
+	if err := s.quota.penalized(r, token); err != nil {
+		writeError(w, r, err)
+		return p, "", false
 	}
 	p, err := s.cfg.Verifier.Verify(token)
 	if err != nil {
@@ -199,22 +213,32 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (auth.Prin
 			reason, result = "revoked", ResultRevoked
 		}
 		s.authFailures.WithLabelValues(reason).Inc()
-		s.log.DebugContext(r.Context(), "authentication failed", "request_id", requestIDOf(r.Context()), "err", err)
 		s.security.emit(r, "authentication", result, http.StatusUnauthorized, auth.Principal{})
+		if err := s.quota.admitFailedToken(r); err != nil {
+			writeError(w, r, err)
+			return p, "", false
+		}
+		s.log.DebugContext(r.Context(), "authentication failed", "request_id", requestIDOf(r.Context()), "err", err)
 		writeError(w, r, auth.ErrUnauthenticated)
-		return auth.Principal{}, false
+		return p, "", false
 	}
-	return p, true
+	return p, token, true
 }
 
 // authed wraps a /v1 handler: it requires a valid bearer token and one of
 // the roles given. Every outcome is a security event.
 func (s *Server) authed(roles []domain.Role, h func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, ok := s.authenticate(w, r)
+		p, token, ok := s.authenticate(w, r)
 		if !ok {
 			return
 		}
+		release, err := s.enterToken(r, p, token)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		defer release()
 		if !slices.Contains(roles, p.Role) {
 			s.denied.WithLabelValues(string(p.Role)).Inc()
 			s.security.emit(r, "denial", ResultForbidden, http.StatusForbidden, p)

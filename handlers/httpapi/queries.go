@@ -32,7 +32,8 @@ type ReadModels interface {
 const minPositionTimeout = 5 * time.Second
 
 // awaitMinPosition honours ?minPosition=N: it returns once the read models
-// have applied N, or errNotCaughtUp after 5 s.
+// have applied N, or errNotCaughtUp after 5 s (Quotas.MaxWait). The wait
+// counts against the caller's quota of waits (429 beyond).
 func (s *Server) awaitMinPosition(r *http.Request) error {
 	q := r.URL.Query().Get("minPosition")
 	if q == "" {
@@ -42,7 +43,12 @@ func (s *Server) awaitMinPosition(r *http.Request) error {
 	if err != nil {
 		return badParam("minPosition", "must be a non-negative integer")
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), minPositionTimeout)
+	release, err := s.quota.admitWait(r)
+	if err != nil {
+		return err
+	}
+	defer release()
+	ctx, cancel := s.quota.waitBudget(r.Context())
 	defer cancel()
 	if err := s.cfg.ReadModels.WaitForPosition(ctx, n); err != nil {
 		if r.Context().Err() != nil {

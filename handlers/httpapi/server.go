@@ -52,8 +52,12 @@ type Config struct {
 	// Now is optional: the clock (time.Now by default).
 	Now func() time.Time
 	// MaxInFlight is optional: requests served at once before answering
-	// 429 (default 4096).
+	// 429 (default 4096), all principals together.
 	MaxInFlight int
+	// Quotas is optional: the per-principal limits (DefaultQuotas when
+	// nil), which refuse a flooding principal before it fills
+	// MaxInFlight.
+	Quotas *Quotas
 	// Logger is optional (slog.Default by default).
 	Logger *slog.Logger
 	// SecurityEvents is optional: receives every authentication and
@@ -126,6 +130,7 @@ type Server struct {
 	authFailures *prometheus.CounterVec
 	denied       *prometheus.CounterVec
 	security     *security
+	quota        *limiter
 }
 
 // New returns the HTTP API.
@@ -152,6 +157,14 @@ func New(cfg Config) (*Server, error) {
 		if err := cfg.Registry.Register(c); err != nil {
 			return nil, err
 		}
+	}
+	q := DefaultQuotas()
+	if cfg.Quotas != nil {
+		q = *cfg.Quotas
+	}
+	// The real clock: Config.Now may be a business clock.
+	if s.quota, err = newLimiter(q, time.Now, cfg.Logger, cfg.Registry); err != nil {
+		return nil, err
 	}
 	s.handler = s.instrument(s.routes())
 	return s, nil
