@@ -20,6 +20,7 @@ import (
 
 	"github.com/attestation-ledger/attestation-ledger/app"
 	"github.com/attestation-ledger/attestation-ledger/auth"
+	"github.com/attestation-ledger/attestation-ledger/internal/tlsconfig"
 )
 
 func newServeCommand() *cobra.Command {
@@ -38,7 +39,7 @@ func newServeCommand() *cobra.Command {
 		},
 	}
 	addSettingFlags(cmd, "data-dir", "keys-dir", "replicas", "http-addr", "nats-url", "nats-creds", "nats-monitor-url", "nats-listen", "origin",
-		"jwks-url", "jwt-issuer", "jwt-audience", "log-level")
+		"jwks-url", "jwt-issuer", "jwt-audience", "tls-cert", "tls-key", "tls-client-ca", "log-level")
 	return cmd
 }
 
@@ -52,6 +53,7 @@ func appConfig(v *viper.Viper, log *slog.Logger) (app.Config, error) {
 		DataDir: v.GetString("data-dir"), KeysDir: v.GetString("keys-dir"), Replicas: replicas,
 		NATSURL: v.GetString("nats-url"), NATSCredentials: v.GetString("nats-creds"), NATSMonitorURL: v.GetString("nats-monitor-url"),
 		NATSListen: v.GetString("nats-listen"), Origin: v.GetString("origin"), Logger: log,
+		TLS: tlsconfig.Files{Cert: v.GetString("tls-cert"), Key: v.GetString("tls-key"), ClientCA: v.GetString("tls-client-ca")},
 	}
 	if u := v.GetString("jwks-url"); u != "" {
 		cfg.JWKS = &auth.JWKSConfig{URL: u, Issuer: v.GetString("jwt-issuer"), Audience: v.GetString("jwt-audience")}
@@ -100,12 +102,21 @@ func serve(ctx context.Context, v *viper.Viper, ready chan<- string) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	scheme := "http"
+	if a.TLS != nil {
+		scheme = "https"
+		srv.TLSConfig = a.TLS.Config()
+		go func() { served <- srv.ServeTLS(ln, "", "") }()
+		stopReload := reloadTLSOnHangup(ctx, a.TLS, log)
+		defer stopReload()
+	} else {
+		go func() { served <- srv.Serve(ln) }()
+	}
 	store := "embedded JetStream"
 	if v.GetString("nats-url") != "" {
 		store = "external NATS"
 	}
-	log.Info("service started", "event", "service.start", "http", ln.Addr().String(),
+	log.Info("service started", "event", "service.start", "http", ln.Addr().String(), "scheme", scheme,
 		"data_dir", v.GetString("data-dir"), "store", store, "version", version)
 	if ready != nil {
 		ready <- ln.Addr().String()

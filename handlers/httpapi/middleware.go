@@ -130,12 +130,12 @@ func (s *Server) authed(roles []domain.Role, h func(http.ResponseWriter, *http.R
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		authz := r.Header.Get("Authorization")
 		token, ok := strings.CutPrefix(authz, "Bearer ")
-		if !ok {
+		if !ok && !hasClientCert(r) { // clientcert.go: mTLS banks need no token
 			s.authFailures.WithLabelValues("missing").Inc()
 			writeError(w, r, auth.ErrUnauthenticated)
 			return
 		}
-		p, err := s.cfg.Verifier.Verify(strings.TrimSpace(token))
+		p, err := s.verifyCaller(r, token, ok)
 		if err != nil {
 			s.authFailures.WithLabelValues("invalid").Inc()
 			s.log.WarnContext(r.Context(), "authentication failed", "path", r.URL.Path, "request_id", requestIDOf(r.Context()), "remote", r.RemoteAddr, "err", err)
