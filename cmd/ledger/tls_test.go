@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -328,5 +329,60 @@ func TestServeTLSNegotiatesH2(t *testing.T) {
 	st := conn.ConnectionState()
 	if st.NegotiatedProtocol != "h2" || st.Version != tls.VersionTLS13 {
 		t.Fatalf("ALPN %q, version %x; want h2 over TLS 1.3", st.NegotiatedProtocol, st.Version)
+	}
+}
+
+// SIGHUP reloads the certificate while serving; a reload of broken files
+// keeps the certificate in use.
+func TestServeReloadsTLSOnHangup(t *testing.T) {
+	dir, pki := t.TempDir(), t.TempDir()
+	ca := testpki.NewCA(t, "test CA")
+	first := ca.Server(t, testpki.Options{})
+	certFile, keyFile := first.Write(t, pki, "server")
+	addr := startServe(t, dir, "--tls-cert", certFile, "--tls-key", keyFile)
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Cert)
+	served := func() *x509.Certificate {
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, &tls.Config{RootCAs: roots})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.ConnectionState().PeerCertificates[0]
+	}
+	hangUpUntil := func(want *x509.Certificate) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(50 * time.Millisecond)
+			if served().Equal(want) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("still serving serial %s, want %s", served().SerialNumber, want.SerialNumber)
+			}
+		}
+	}
+	if !served().Equal(first.Cert) {
+		t.Fatal("not the first certificate")
+	}
+	second := ca.Server(t, testpki.Options{})
+	if err := os.Remove(keyFile); err != nil {
+		t.Fatal(err)
+	}
+	second.Write(t, pki, "server")
+	hangUpUntil(second.Cert)
+	// An expired certificate is not loaded by a reload either.
+	if err := os.Remove(keyFile); err != nil {
+		t.Fatal(err)
+	}
+	ca.Server(t, testpki.Options{NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-time.Hour)}).Write(t, pki, "server")
+	_ = syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	time.Sleep(300 * time.Millisecond)
+	if !served().Equal(second.Cert) {
+		t.Fatal("an expired certificate replaced the one in use")
 	}
 }
