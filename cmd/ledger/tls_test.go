@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -384,5 +385,39 @@ func TestServeReloadsTLSOnHangup(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	if !served().Equal(second.Cert) {
 		t.Fatal("an expired certificate replaced the one in use")
+	}
+}
+
+// A client command reaches an HTTPS server whose CA it trusts through
+// SSL_CERT_FILE (docs/API.md, TLS), and refuses it without. The command
+// runs in a child process: the system roots are read once per process.
+func TestClientCommandTrustsSSLCertFile(t *testing.T) {
+	if os.Getenv("LEDGER_TEST_CLIENT_ARGS") != "" {
+		_, err := run(t, strings.Split(os.Getenv("LEDGER_TEST_CLIENT_ARGS"), "\x1f")...)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "CLIENT ERROR:", err)
+			os.Exit(3)
+		}
+		return
+	}
+	dir, pki := t.TempDir(), t.TempDir()
+	ca := testpki.NewCA(t, "private CA")
+	certFile, keyFile := ca.Server(t, testpki.Options{}).Write(t, pki, "server")
+	caFile := filepath.Join(pki, "ca.pem")
+	testpki.WriteFile(t, caFile, ca.CertPEM())
+	addr := startServe(t, dir, "--tls-cert", certFile, "--tls-key", keyFile)
+	child := func(sslCertFile string) (string, error) {
+		args := []string{"export", "--out", t.TempDir(), "--server", "https://" + addr, "--data-dir", dir}
+		cmd := exec.Command(os.Args[0], "-test.run=^TestClientCommandTrustsSSLCertFile$")
+		cmd.Env = append(os.Environ(), "LEDGER_TEST_CLIENT_ARGS="+strings.Join(args, "\x1f"), "SSL_CERT_FILE="+sslCertFile, "SSL_CERT_DIR=/nonexistent")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := child(caFile); err != nil {
+		t.Fatalf("export over HTTPS trusting the CA: %v\n%s", err, out)
+	}
+	out, err := child(filepath.Join(pki, "none.pem"))
+	if err == nil || !strings.Contains(out, "certificate signed by unknown authority") {
+		t.Fatalf("export over HTTPS without trusting the CA: %v\n%s", err, out)
 	}
 }
