@@ -73,7 +73,13 @@ func (o *Options) fill(t testing.TB) {
 // NewCA returns a self-signed CA named name.
 func NewCA(t testing.TB, name string) *Cert {
 	t.Helper()
-	o := Options{Subject: pkix.Name{CommonName: name, Organization: []string{"test"}}}
+	return NewCAWith(t, Options{Subject: pkix.Name{CommonName: name, Organization: []string{"test"}}})
+}
+
+// NewCAWith returns a self-signed CA as o says (its EKUs and names
+// ignored); it outlives a default certificate by a day.
+func NewCAWith(t testing.TB, o Options) *Cert {
+	t.Helper()
 	o.fill(t)
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(serials.Add(1)), Subject: o.Subject,
@@ -138,12 +144,19 @@ func (ca *Cert) issue(t testing.TB, o Options) *Cert {
 // day.
 func (ca *Cert) CRL(t testing.TB, revoked ...*Cert) []byte {
 	t.Helper()
+	return ca.CRLAt(t, time.Now().Add(-time.Minute), time.Now().Add(24*time.Hour), revoked...)
+}
+
+// CRLAt returns a PEM CRL of ca revoking the given certificates, issued at
+// this and due for update at next.
+func (ca *Cert) CRLAt(t testing.TB, this, next time.Time, revoked ...*Cert) []byte {
+	t.Helper()
 	tmpl := &x509.RevocationList{
-		Number: big.NewInt(serials.Add(1)), ThisUpdate: time.Now().Add(-time.Minute), NextUpdate: time.Now().Add(24 * time.Hour),
+		Number: big.NewInt(serials.Add(1)), ThisUpdate: this, NextUpdate: next,
 	}
 	for _, r := range revoked {
 		tmpl.RevokedCertificateEntries = append(tmpl.RevokedCertificateEntries, x509.RevocationListEntry{
-			SerialNumber: r.Cert.SerialNumber, RevocationTime: time.Now().Add(-time.Minute),
+			SerialNumber: r.Cert.SerialNumber, RevocationTime: this,
 		})
 	}
 	der, err := x509.CreateRevocationList(rand.Reader, tmpl, ca.Cert, ca.Key)

@@ -209,15 +209,19 @@ func checkLeaf(file string, leaf *x509.Certificate, now time.Time) error {
 	return nil
 }
 
-// checkKey refuses an RSA key under MinRSABits and any key type other
-// than RSA, ECDSA and Ed25519.
+// checkKey refuses an RSA key under MinRSABits, an ECDSA key on a curve
+// under P-256, and any key type other than RSA, ECDSA and Ed25519.
 func checkKey(file string, pub any) error {
 	switch k := pub.(type) {
 	case *rsa.PublicKey:
 		if k.N.BitLen() < MinRSABits {
 			return weak("%s has a %d-bit RSA key; at least %d bits are required", file, k.N.BitLen(), MinRSABits)
 		}
-	case *ecdsa.PublicKey, ed25519.PublicKey:
+	case *ecdsa.PublicKey:
+		if k.Curve.Params().BitSize < 256 {
+			return weak("%s has an ECDSA key on %s; P-256 or larger is required", file, k.Curve.Params().Name)
+		}
+	case ed25519.PublicKey:
 	default:
 		return weak("%s has an unsupported %T key", file, pub)
 	}

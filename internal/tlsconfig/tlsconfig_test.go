@@ -1,7 +1,9 @@
 package tlsconfig_test
 
 import (
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
@@ -50,6 +52,16 @@ func TestWeakMaterialIsRefused(t *testing.T) {
 	testpki.WriteFile(t, leafAsCA, good.CertPEM())
 	empty := filepath.Join(dir, "empty.pem")
 	testpki.WriteFile(t, empty, []byte("nothing here\n"))
+	expiredCA := filepath.Join(dir, "expired-ca.pem")
+	testpki.WriteFile(t, expiredCA, testpki.NewCAWith(t, testpki.Options{Subject: pkix.Name{CommonName: "old CA"},
+		NotBefore: time.Now().Add(-72 * time.Hour), NotAfter: time.Now().Add(-48 * time.Hour)}).CertPEM())
+	p224, err := ecdsa.GenerateKey(elliptic.P224(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p224Cert, p224Key := ca.Server(t, testpki.Options{Key: p224}).Write(t, dir, "p224")
+	staleCRL := filepath.Join(dir, "stale-crl.pem")
+	testpki.WriteFile(t, staleCRL, ca.CertPEM(), ca.CRLAt(t, time.Now().Add(-48*time.Hour), time.Now().Add(-time.Hour)))
 	foreignCRL := filepath.Join(dir, "foreign-crl.pem")
 	testpki.WriteFile(t, foreignCRL, ca.CertPEM(), testpki.NewCA(t, "other CA").CRL(t))
 
@@ -67,6 +79,9 @@ func TestWeakMaterialIsRefused(t *testing.T) {
 		{"client CA without cert", tlsconfig.Files{ClientCA: leafAsCA}, []string{"--tls-cert and --tls-key go together"}},
 		{"client CA not a CA", tlsconfig.Files{Cert: goodCert, Key: goodKey, ClientCA: leafAsCA}, []string{leafAsCA, "not a CA certificate"}},
 		{"client CA empty", tlsconfig.Files{Cert: goodCert, Key: goodKey, ClientCA: empty}, []string{empty, "no CA certificate"}},
+		{"P-224 key", tlsconfig.Files{Cert: p224Cert, Key: p224Key}, []string{p224Cert, "P-224", "P-256 or larger"}},
+		{"expired client CA", tlsconfig.Files{Cert: goodCert, Key: goodKey, ClientCA: expiredCA}, []string{expiredCA, "old CA", "expired on"}},
+		{"stale CRL", tlsconfig.Files{Cert: goodCert, Key: goodKey, ClientCA: staleCRL}, []string{staleCRL, "stale since"}},
 		{"CRL of another CA", tlsconfig.Files{Cert: goodCert, Key: goodKey, ClientCA: foreignCRL}, []string{foreignCRL, "signed by none of its CAs"}},
 	} {
 		_, err := tlsconfig.Load(c.files, nil)
@@ -83,7 +98,7 @@ func TestWeakMaterialIsRefused(t *testing.T) {
 			}
 		}
 	}
-	_, err := tlsconfig.Load(tlsconfig.Files{Cert: exposedCert, Key: exposedKey}, nil)
+	_, err = tlsconfig.Load(tlsconfig.Files{Cert: exposedCert, Key: exposedKey}, nil)
 	if !errors.Is(err, keyfile.ErrExposed) || !strings.Contains(err.Error(), "chmod 600 "+exposedKey) {
 		t.Errorf("key at 0640: %v", err)
 	}
