@@ -421,3 +421,30 @@ func TestClientCommandTrustsSSLCertFile(t *testing.T) {
 		t.Fatalf("export over HTTPS without trusting the CA: %v\n%s", err, out)
 	}
 }
+
+// The ledger binary's main exits 1 with one line on stderr on a weak TLS
+// setting (main runs in a child process of the test binary).
+func TestServeWithWeakTLSExitsNonZero(t *testing.T) {
+	if args := os.Getenv("LEDGER_TEST_MAIN_ARGS"); args != "" {
+		os.Args = append([]string{"ledger"}, strings.Split(args, "\x1f")...)
+		main()
+		os.Exit(0)
+	}
+	pki := t.TempDir()
+	ca := testpki.NewCA(t, "test CA")
+	certFile, keyFile := ca.Server(t, testpki.Options{NotBefore: time.Now().Add(-72 * time.Hour), NotAfter: time.Now().Add(-24 * time.Hour)}).Write(t, pki, "expired")
+	args := []string{"serve", "--data-dir", filepath.Join(t.TempDir(), "data"), "--http-addr", "127.0.0.1:0", "--tls-cert", certFile, "--tls-key", keyFile}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestServeWithWeakTLSExitsNonZero$")
+	cmd.Env = append(os.Environ(), "LEDGER_TEST_MAIN_ARGS="+strings.Join(args, "\x1f"))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("exit: %v, want status 1; stderr %s", err, stderr.String())
+	}
+	line := strings.TrimSuffix(stderr.String(), "\n")
+	if strings.Contains(line, "\n") || !strings.HasPrefix(line, "ledger: ") || !strings.Contains(line, certFile+" expired on") {
+		t.Fatalf("stderr is not one line naming the file and the fault: %q", stderr.String())
+	}
+}
