@@ -254,16 +254,35 @@ func TestHandshake(t *testing.T) {
 			}
 		}
 	}
-	if _, err := dial(addr, withCert(revoked)); err != nil {
-		t.Fatalf("not revoked yet: %v", err)
+	// A client that keeps its sessions, to try resuming after revocation.
+	resuming := map[uint16]*tls.Config{}
+	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
+		c := withCert(revoked)
+		c.MaxVersion, c.ClientSessionCache = v, tls.NewLRUClientSessionCache(4)
+		resuming[v] = c
+		for i := range 2 {
+			st, err := dial(addr, c)
+			if err != nil {
+				t.Fatalf("not revoked yet (version %x): %v", v, err)
+			}
+			if i == 1 && !st.DidResume {
+				t.Fatalf("the session was not resumed (version %x): the check below would be vacuous", v)
+			}
+		}
 	}
-	// Revoke it and reload: refused, the other bank certificate still fine.
+	// Revoke it and reload: refused, even resuming a session; the other
+	// bank certificate still fine.
 	testpki.WriteFile(t, caFile, bankCA.CertPEM(), bankCA.CRL(t, revoked))
 	if err := s.Reload(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := dial(addr, withCert(revoked)); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("a revoked certificate was accepted: %v", err)
+	}
+	for v, c := range resuming {
+		if st, err := dial(addr, c); err == nil {
+			t.Errorf("a revoked certificate's session was resumed (version %x, resumed %v)", v, st.DidResume)
+		}
 	}
 	if _, err := dial(addr, withCert(bank)); err != nil {
 		t.Errorf("after the CRL: %v", err)
