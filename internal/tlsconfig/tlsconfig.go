@@ -174,6 +174,8 @@ func (s *Server) load() (*state, error) {
 		// Tokens still work for everyone else: a certificate is
 		// verified when given, never required.
 		cfg.ClientAuth = tls.VerifyClientCertIfGiven
+		// Called on resumed sessions too: crypto/tls re-checks their
+		// expiry and CA pool, not revocation.
 		if len(st.revoked) > 0 {
 			cfg.VerifyConnection = st.checkRevoked
 		}

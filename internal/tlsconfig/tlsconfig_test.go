@@ -287,6 +287,27 @@ func TestHandshake(t *testing.T) {
 	if _, err := dial(addr, withCert(bank)); err != nil {
 		t.Errorf("after the CRL: %v", err)
 	}
+	// The bank CA removed by a reload: its certificates are refused, even
+	// resuming a session.
+	c = withCert(bank)
+	c.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+	if _, err := dial(addr, c); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := dial(addr, c); err != nil || !st.DidResume {
+		t.Fatalf("no resumption: %v", err)
+	}
+	testpki.WriteFile(t, caFile, testpki.NewCA(t, "new bank CA").CertPEM())
+	if err := s.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := dial(addr, c); err == nil {
+		t.Errorf("a certificate of a removed CA was accepted (resumed %v)", st.DidResume)
+	}
+	testpki.WriteFile(t, caFile, bankCA.CertPEM(), bankCA.CRL(t, revoked))
+	if err := s.Reload(); err != nil {
+		t.Fatal(err)
+	}
 	// A reload that fails keeps the material in use.
 	testpki.WriteFile(t, caFile, []byte("garbage"))
 	if err := s.Reload(); !errors.Is(err, tlsconfig.ErrWeak) {
