@@ -44,6 +44,9 @@ type Options struct {
 	// IPs and DNS are the subject alternative names.
 	IPs []net.IP
 	DNS []string
+	// SigAlg is the CA's signature algorithm (the library's choice when
+	// zero).
+	SigAlg x509.SignatureAlgorithm
 }
 
 func newKey(t testing.TB) crypto.Signer {
@@ -127,7 +130,7 @@ func (ca *Cert) issue(t testing.TB, o Options) *Cert {
 		SerialNumber: big.NewInt(serials.Add(1)), Subject: o.Subject,
 		NotBefore: o.NotBefore, NotAfter: o.NotAfter,
 		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: o.EKU, IPAddresses: o.IPs, DNSNames: o.DNS,
+		ExtKeyUsage: o.EKU, IPAddresses: o.IPs, DNSNames: o.DNS, SignatureAlgorithm: o.SigAlg,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, o.Key.Public(), ca.Key)
 	if err != nil {

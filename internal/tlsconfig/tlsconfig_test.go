@@ -60,6 +60,7 @@ func TestWeakMaterialIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	p224Cert, p224Key := ca.Server(t, testpki.Options{Key: p224}).Write(t, dir, "p224")
+	sha1Cert, sha1Key := ca.Server(t, testpki.Options{SigAlg: x509.ECDSAWithSHA1}).Write(t, dir, "sha1")
 	staleCRL := filepath.Join(dir, "stale-crl.pem")
 	testpki.WriteFile(t, staleCRL, ca.CertPEM(), ca.CRLAt(t, time.Now().Add(-48*time.Hour), time.Now().Add(-time.Hour)))
 	foreignCRL := filepath.Join(dir, "foreign-crl.pem")
@@ -79,6 +80,7 @@ func TestWeakMaterialIsRefused(t *testing.T) {
 		{"client CA without cert", tlsconfig.Files{ClientCA: leafAsCA}, []string{"--tls-cert and --tls-key go together"}},
 		{"client CA not a CA", tlsconfig.Files{Cert: goodCert, Key: goodKey, ClientCA: leafAsCA}, []string{leafAsCA, "not a CA certificate"}},
 		{"client CA empty", tlsconfig.Files{Cert: goodCert, Key: goodKey, ClientCA: empty}, []string{empty, "no CA certificate"}},
+		{"SHA-1 signature", tlsconfig.Files{Cert: sha1Cert, Key: sha1Key}, []string{sha1Cert, "signed with ECDSA-SHA1"}},
 		{"P-224 key", tlsconfig.Files{Cert: p224Cert, Key: p224Key}, []string{p224Cert, "P-224", "P-256 or larger"}},
 		{"expired client CA", tlsconfig.Files{Cert: goodCert, Key: goodKey, ClientCA: expiredCA}, []string{expiredCA, "old CA", "expired on"}},
 		{"stale CRL", tlsconfig.Files{Cert: goodCert, Key: goodKey, ClientCA: staleCRL}, []string{staleCRL, "stale since"}},
