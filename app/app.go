@@ -26,6 +26,7 @@ import (
 	"github.com/attestation-ledger/attestation-ledger/internal/errs"
 	"github.com/attestation-ledger/attestation-ledger/internal/follow"
 	"github.com/attestation-ledger/attestation-ledger/internal/provenance"
+	"github.com/attestation-ledger/attestation-ledger/internal/tlsconfig"
 	"github.com/attestation-ledger/attestation-ledger/projections"
 	"github.com/attestation-ledger/attestation-ledger/queries"
 )
@@ -65,6 +66,10 @@ type Config struct {
 	// against its checkpoints (default 10 minutes; the first audit runs at
 	// start, before serving, and refuses a store that does not match).
 	AuditInterval time.Duration
+	// TLS is optional: the HTTP API's certificate, key and client CA
+	// (mTLS for banks). Checked before anything opens; the service's TLS
+	// configuration is then App.TLS.
+	TLS tlsconfig.Files
 	// Logger is optional (slog.Default by default).
 	Logger *slog.Logger
 	// HTTP is optional: adjusts the HTTP API's configuration before it is
@@ -107,6 +112,9 @@ type App struct {
 	Registry *prometheus.Registry
 	// Handler is the HTTP API.
 	Handler http.Handler
+	// TLS is the HTTP API's TLS material when Config.TLS is set, nil
+	// otherwise: serve with TLS.Config(); TLS.Reload() on SIGHUP.
+	TLS *tlsconfig.Server
 
 	lock       *dirlock.Lock // the data dir, held until Close
 	commands   *handlers.Commands
@@ -124,6 +132,10 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	tlsServer, err := loadTLS(cfg)
+	if err != nil {
+		return nil, err
+	}
 	// A private data dir: 0700, narrowed if others may enter it.
 	if tightened, err := datadir.New(cfg.DataDir).Prepare(); err != nil {
 		return nil, err
@@ -136,7 +148,7 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: cfg.Logger, Registry: prometheus.NewRegistry(), errs: make(chan error, 4), lock: lock}
+	a := &App{cfg: cfg, log: cfg.Logger, Registry: prometheus.NewRegistry(), errs: make(chan error, 4), lock: lock, TLS: tlsServer}
 	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.cancel = cancel

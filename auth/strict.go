@@ -46,6 +46,9 @@ func checkUnverified(token string, typs ...string) error {
 	if err != nil {
 		return fmt.Errorf("%w: payload: %w", ErrUnauthenticated, err)
 	}
+	if err := checkClaimNames(pb); err != nil {
+		return err
+	}
 	var payload map[string]json.RawMessage
 	if err := json.Unmarshal(pb, &payload); err != nil {
 		return fmt.Errorf("%w: payload: %w", ErrUnauthenticated, err)
@@ -58,6 +61,43 @@ func checkUnverified(token string, typs ...string) error {
 		v = bytes.TrimSpace(v)
 		if len(v) == 0 || !(v[0] == '-' || (v[0] >= '0' && v[0] <= '9')) {
 			return fmt.Errorf("%w: claim %s must be a JSON number", ErrUnauthenticated, k)
+		}
+	}
+	return nil
+}
+
+// knownClaims are the claim names the ledger reads.
+var knownClaims = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "role", "typ"}
+
+// checkClaimNames refuses a payload with a claim given twice, or with a
+// claim whose name is one the ledger reads in another case ("suB",
+// "Role"): JWT claim names are case-sensitive (RFC 7519 §4), but Go's
+// JSON decoder matches them regardless of case and keeps the last of
+// duplicates, so {"role":"company",…,"role":"admin"} would read as admin.
+func checkClaimNames(payload []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return fmt.Errorf("%w: payload is not a JSON object", ErrUnauthenticated)
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("%w: payload: %w", ErrUnauthenticated, err)
+		}
+		name, _ := t.(string)
+		if seen[name] {
+			return fmt.Errorf("%w: claim %q given twice", ErrUnauthenticated, name)
+		}
+		seen[name] = true
+		for _, k := range knownClaims {
+			if name != k && strings.EqualFold(name, k) {
+				return fmt.Errorf("%w: claim %q: claim names are case-sensitive (want %q)", ErrUnauthenticated, name, k)
+			}
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return fmt.Errorf("%w: payload: %w", ErrUnauthenticated, err)
 		}
 	}
 	return nil

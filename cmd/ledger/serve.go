@@ -22,6 +22,7 @@ import (
 	"github.com/attestation-ledger/attestation-ledger/auth"
 	"github.com/attestation-ledger/attestation-ledger/handlers/httpapi"
 	"github.com/attestation-ledger/attestation-ledger/internal/keyfile"
+	"github.com/attestation-ledger/attestation-ledger/internal/tlsconfig"
 )
 
 func newServeCommand() *cobra.Command {
@@ -40,7 +41,7 @@ func newServeCommand() *cobra.Command {
 		},
 	}
 	addSettingFlags(cmd, "data-dir", "keys-dir", "replicas", "http-addr", "nats-url", "nats-creds", "nats-monitor-url", "nats-listen", "origin",
-		"jwks-url", "jwt-issuer", "jwt-audience", "token-lifetimes", "log-level")
+		"jwks-url", "jwt-issuer", "jwt-audience", "token-lifetimes", "tls-cert", "tls-key", "tls-client-ca", "log-level")
 	addSettingFlags(cmd, quotaKeys...)
 	return cmd
 }
@@ -55,6 +56,7 @@ func appConfig(v *viper.Viper, log *slog.Logger) (app.Config, error) {
 		DataDir: v.GetString("data-dir"), KeysDir: v.GetString("keys-dir"), Replicas: replicas,
 		NATSURL: v.GetString("nats-url"), NATSCredentials: v.GetString("nats-creds"), NATSMonitorURL: v.GetString("nats-monitor-url"),
 		NATSListen: v.GetString("nats-listen"), Origin: v.GetString("origin"), Logger: log,
+		TLS: tlsconfig.Files{Cert: v.GetString("tls-cert"), Key: v.GetString("tls-key"), ClientCA: v.GetString("tls-client-ca")},
 	}
 	// The NATS credentials hold a secret seed: refused if others may read
 	// them, as every key of the keys dir.
@@ -117,12 +119,21 @@ func serve(ctx context.Context, v *viper.Viper, ready chan<- string) error {
 	}
 	srv := httpapi.NewHTTPServer(a.Handler, log)
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	scheme := "http"
+	if a.TLS != nil {
+		scheme = "https"
+		srv.TLSConfig = a.TLS.Config()
+		go func() { served <- srv.ServeTLS(ln, "", "") }()
+		stopReload := reloadTLSOnHangup(ctx, a.TLS, log)
+		defer stopReload()
+	} else {
+		go func() { served <- srv.Serve(ln) }()
+	}
 	store := "embedded JetStream"
 	if v.GetString("nats-url") != "" {
 		store = "external NATS"
 	}
-	log.Info("service started", "event", "service.start", "http", ln.Addr().String(),
+	log.Info("service started", "event", "service.start", "http", ln.Addr().String(), "scheme", scheme,
 		"data_dir", v.GetString("data-dir"), "store", store, "version", version)
 	if ready != nil {
 		ready <- ln.Addr().String()

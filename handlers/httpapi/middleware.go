@@ -189,8 +189,8 @@ func bearerToken(r *http.Request) (string, bool) {
 // has sent too many refused tokens), and ok is false. A token refused on
 // its rate is refused again before its signature is checked.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (p auth.Principal, token string, ok bool) {
-	token, ok = bearerToken(r)
-	if !ok {
+	token, bearer := bearerToken(r)
+	if !bearer && !hasClientCert(r) { // clientcert.go: a bank with a client certificate needs no token
 		s.authFailures.WithLabelValues("missing").Inc()
 		s.security.emit(r, "authentication", ResultMissing, http.StatusUnauthorized, auth.Principal{})
 		if r.Header.Get("Authorization") != "" { // without, counted as anonymous already (instrument)
@@ -202,11 +202,13 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (p auth.Pr
 		writeError(w, r, auth.ErrUnauthenticated)
 		return p, "", false
 	}
-	if err := s.quota.penalized(r, token); err != nil {
-		writeError(w, r, err)
-		return p, "", false
+	if bearer {
+		if err := s.quota.penalized(r, token); err != nil {
+			writeError(w, r, err)
+			return p, "", false
+		}
 	}
-	p, err := s.cfg.Verifier.Verify(token)
+	p, err := s.verifyCaller(r, token, bearer)
 	if err != nil {
 		reason, result := "invalid", ResultInvalid
 		if errors.Is(err, auth.ErrRevoked) {

@@ -202,7 +202,7 @@ func (l *limiter) admit(r *http.Request, role, key string) (release func(), err 
 // principal (authed): it carries a token to a /v1/ route. Any other is
 // counted on its source address.
 func authenticated(r *http.Request) bool {
-	return r.Header.Get("Authorization") != "" && strings.HasPrefix(r.URL.Path, "/v1/")
+	return (r.Header.Get("Authorization") != "" || hasClientCert(r)) && strings.HasPrefix(r.URL.Path, "/v1/")
 }
 
 // enter admits a request on its principal's quota first, and only then on
