@@ -307,7 +307,10 @@ func startDeployment(t testing.TB, isolated bool) *deployment {
 		in := &instance{t: t, bin: d.bin, url: "http://" + addr, log: logf, args: []string{"serve",
 			"--data-dir", filepath.Join(d.dir, fmt.Sprintf("data-%d", i)), "--keys-dir", d.keysDir,
 			"--nats-url", d.cluster.URL(), "--nats-monitor-url", strings.Join(monitors, ","),
-			"--replicas", "3", "--http-addr", addr, "--log-level", "warn"}}
+			"--replicas", "3", "--http-addr", addr, "--log-level", "warn",
+			// The tests read back every acknowledged attestation as fast as
+			// they can, as one auditor: above its default quota.
+			"--quota-auditor", "rate=20000,burst=40000,concurrent=256,waits=256"}}
 		in.start()
 		t.Cleanup(in.kill)
 		d.instances = append(d.instances, in)

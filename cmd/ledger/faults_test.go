@@ -52,6 +52,12 @@ func post(url, token, key string, body any, out any) int {
 	return resp.StatusCode
 }
 
+// refusals counts the answers the writers got, by status (0: no answer).
+var refusals = struct {
+	sync.Mutex
+	byCode map[int]int
+}{byCode: map[int]int{}}
+
 // submitUntilAcknowledged sends one loan request until a 201, through the
 // instances in turn, always with the same Idempotency-Key (a client that
 // does not know whether its request was stored retries it so). It gives up
@@ -65,7 +71,11 @@ func submitUntilAcknowledged(ctx context.Context, d *deployment, first int, toke
 			Position    uint64
 			Attestation *struct{ Number string }
 		}
-		if code := post(d.instances[via].url+"/v1/loan-requests", token, key, body, &v); code == http.StatusCreated {
+		code := post(d.instances[via].url+"/v1/loan-requests", token, key, body, &v)
+		refusals.Lock()
+		refusals.byCode[code]++
+		refusals.Unlock()
+		if code == http.StatusCreated {
 			a := faultAck{requestID: v.RequestID, position: v.Position, at: time.Now(), via: via}
 			if v.Attestation != nil {
 				a.number = v.Attestation.Number
@@ -209,7 +219,8 @@ func TestDeploymentUnderFaults(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(12 * time.Second)
+	// Long enough that writes resuming only when it heals would show.
+	time.Sleep(20 * time.Second)
 	if err := d.cluster.Heal(cut); err != nil {
 		t.Fatal(err)
 	}
@@ -221,6 +232,7 @@ func TestDeploymentUnderFaults(t *testing.T) {
 	writers.Wait()
 
 	if answered != 12 || attested != 4 {
+		d.dumpLogs(t)
 		t.Fatalf("ceiling race during the partition: %d answered, %d attested; want 12 and 4", answered, attested)
 	}
 	for i, f := range faults {
@@ -239,12 +251,16 @@ func TestDeploymentUnderFaults(t *testing.T) {
 		}
 		t.Logf("fault %d, %s: writes resumed after %s", i+1, f.what, resumed.Round(time.Millisecond))
 		if resumed == 0 || resumed > 15*time.Second {
+			d.dumpLogs(t)
 			t.Errorf("%s: writes resumed after %s, want within 15 s", f.what, resumed)
 		}
 		if len(via) != 2 {
 			t.Errorf("%s: only instances %v acknowledged writes afterwards", f.what, via)
 		}
 	}
+	refusals.Lock()
+	t.Logf("answers to the writers, by status: %v", refusals.byCode)
+	refusals.Unlock()
 	t.Logf("%d requests acknowledged through both instances; longest pause without an acknowledgement: %s", len(acks), longestAckPause(acks).Round(time.Millisecond))
 
 	// Every acknowledged request is in the log exactly once; the log is
@@ -526,4 +542,15 @@ func TestDeploymentRefusesAnEmptiedCluster(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	t.Logf("restart refused: %s", lines[len(lines)-1])
+}
+
+// dumpLogs logs the end of every instance's log (on a failure).
+func (d *deployment) dumpLogs(t *testing.T) {
+	for _, in := range d.instances {
+		data, _ := os.ReadFile(in.log.Name())
+		if len(data) > 6000 {
+			data = data[len(data)-6000:]
+		}
+		t.Logf("%s ends:\n%s", in.log.Name(), data)
+	}
 }

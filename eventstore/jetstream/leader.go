@@ -3,7 +3,9 @@ package jetstream
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	njs "github.com/nats-io/nats.go/jetstream"
@@ -57,7 +59,7 @@ func (s *Store) leaderGet(ctx context.Context, req leaderGetRequest) (env events
 	}
 	rctx, cancel := s.requestContext(ctx)
 	defer cancel()
-	msg, err := s.nc.RequestWithContext(rctx, njs.DefaultAPIPrefix+"STREAM.MSG.GET."+StreamName, body)
+	msg, err := s.askLeader(rctx, body)
 	if err != nil {
 		return env, false, s.fail(ctx, fmt.Errorf("get from the stream leader: %w", err))
 	}
@@ -114,4 +116,30 @@ func (s *Store) leaderReadStream(ctx context.Context, stream string, from uint64
 		seq = env.Position + 1
 	}
 	return out, nil
+}
+
+// leaderAttempt bounds one message get from the leader. Only the leader
+// answers one: while a cluster elects a new leader (4-9 s), a request goes
+// unanswered, so it is asked again every leaderAttempt until ctx ends,
+// and the first answer after the election is taken at once.
+const leaderAttempt = 1500 * time.Millisecond
+
+// askLeader sends a message get to the stream leader until it answers or
+// ctx ends.
+func (s *Store) askLeader(ctx context.Context, body []byte) (*nats.Msg, error) {
+	for {
+		actx, cancel := context.WithTimeout(ctx, leaderAttempt)
+		msg, err := s.nc.RequestWithContext(actx, njs.DefaultAPIPrefix+"STREAM.MSG.GET."+StreamName, body)
+		cancel()
+		if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, nats.ErrNoResponders) {
+			return msg, err
+		}
+		if errors.Is(err, nats.ErrNoResponders) {
+			select {
+			case <-ctx.Done():
+				return nil, err
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
 }
