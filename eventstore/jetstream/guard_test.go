@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -131,18 +132,21 @@ func TestInFlightAppendsFailWhenTheConnectionDrops(t *testing.T) {
 	}
 	defer s.Close()
 	failed := make(chan time.Time, 8)
+	var writers sync.WaitGroup
+	defer writers.Wait()
+	defer s.Close() // before Wait: ends the appends still waiting
 	for w := range 8 {
-		go func() {
+		writers.Go(func() {
 			for i := 0; ; i++ {
 				if _, err := s.Append(t.Context(), fmt.Sprintf("company-%d", w), eventstore.Any(), benchEvent()); err != nil {
-					if !errors.Is(err, eventstore.ErrUnavailable) {
+					if !errors.Is(err, eventstore.ErrUnavailable) && !errors.Is(err, eventstore.ErrClosed) {
 						t.Errorf("append with the connection lost: %v, want ErrUnavailable", err)
 					}
 					failed <- time.Now()
 					return
 				}
 			}
-		}()
+		})
 	}
 	time.Sleep(300 * time.Millisecond)
 	ns.Shutdown()
