@@ -52,8 +52,8 @@ type companyRow struct {
 	// declared is, by bank code, what the bank's first attested request
 	// declared: what the bank is shown of the company.
 	declared map[string]companyCandidate
-	position   uint64
-	exists     bool
+	position uint64
+	exists   bool
 }
 
 // companyProjector maintains companies: identity (the first attested
