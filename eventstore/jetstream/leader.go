@@ -30,17 +30,14 @@ type leaderGetRequest struct {
 	Seq     uint64 `json:"seq,omitempty"`
 	LastFor string `json:"last_by_subj,omitempty"`
 	NextFor string `json:"next_by_subj,omitempty"`
+	// NoHeaders leaves the message's headers out of the answer.
+	NoHeaders bool `json:"no_hdr,omitempty"`
 }
 
 // leaderGetResponse is the JetStream API's answer to a message get.
 type leaderGetResponse struct {
-	Message *struct {
-		Subject  string `json:"subject"`
-		Sequence uint64 `json:"seq"`
-		Header   []byte `json:"hdrs,omitempty"`
-		Data     []byte `json:"data,omitempty"`
-	} `json:"message,omitempty"`
-	Error *struct {
+	Message *leaderMsg `json:"message,omitempty"`
+	Error   *struct {
 		Code        int    `json:"code"`
 		ErrorCode   int    `json:"err_code"`
 		Description string `json:"description"`
@@ -53,37 +50,74 @@ const errNoMessageCode = 10037
 // leaderGet asks the leader for one message of the ledger stream; found
 // is false when none matches.
 func (s *Store) leaderGet(ctx context.Context, req leaderGetRequest) (env eventstore.Envelope, found bool, err error) {
+	m, err := s.leaderGetRaw(ctx, req)
+	if err != nil || m == nil {
+		return env, false, err
+	}
+	var hdr nats.Header
+	if len(m.Header) > 0 {
+		if hdr, err = nats.DecodeHeadersMsg(m.Header); err != nil {
+			return env, false, fmt.Errorf("get from the stream leader: %w", err)
+		}
+	}
+	env, err = decode(m.Subject, m.Sequence, hdr, m.Data)
+	return env, err == nil, err
+}
+
+// leaderMsg is a message as the JetStream API's message get returns it.
+type leaderMsg struct {
+	Subject  string `json:"subject"`
+	Sequence uint64 `json:"seq"`
+	Header   []byte `json:"hdrs,omitempty"`
+	Data     []byte `json:"data,omitempty"`
+}
+
+// leaderGetRaw asks the leader for one message of the ledger stream, as
+// stored; nil when none matches.
+func (s *Store) leaderGetRaw(ctx context.Context, req leaderGetRequest) (*leaderMsg, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
-		return env, false, err
+		return nil, err
 	}
 	rctx, cancel := s.requestContext(ctx)
 	defer cancel()
 	msg, err := s.askLeader(rctx, body)
 	if err != nil {
-		return env, false, s.fail(ctx, fmt.Errorf("get from the stream leader: %w", err))
+		return nil, s.fail(ctx, fmt.Errorf("get from the stream leader: %w", err))
 	}
 	var resp leaderGetResponse
 	if err := json.Unmarshal(msg.Data, &resp); err != nil {
-		return env, false, fmt.Errorf("get from the stream leader: %w", err)
+		return nil, fmt.Errorf("get from the stream leader: %w", err)
 	}
 	if resp.Error != nil {
 		if resp.Error.ErrorCode == errNoMessageCode {
-			return env, false, nil
+			return nil, nil
 		}
-		return env, false, fmt.Errorf("get from the stream leader: %w: %s (%d)", eventstore.ErrUnavailable, resp.Error.Description, resp.Error.ErrorCode)
+		return nil, fmt.Errorf("get from the stream leader: %w: %s (%d)", eventstore.ErrUnavailable, resp.Error.Description, resp.Error.ErrorCode)
 	}
 	if resp.Message == nil {
-		return env, false, fmt.Errorf("get from the stream leader: %w: empty answer", eventstore.ErrUnavailable)
+		return nil, fmt.Errorf("get from the stream leader: %w: empty answer", eventstore.ErrUnavailable)
 	}
-	var hdr nats.Header
-	if len(resp.Message.Header) > 0 {
-		if hdr, err = nats.DecodeHeadersMsg(resp.Message.Header); err != nil {
-			return env, false, fmt.Errorf("get from the stream leader: %w", err)
-		}
+	return resp.Message, nil
+}
+
+// leaderHead returns the position of the last event of the ledger, as the
+// leader has it, at the end of a whole append (0 when the ledger is
+// empty).
+//
+// The server applies an atomic batch to the stream one message at a time,
+// and the stream's info and consumers show each message as soon as it is
+// stored (on a single server even before the batch's one fsync), so they
+// can show the first events of an append without the others. A message get
+// is isolated from that: it waits until the batch being applied is applied
+// in full. Reads of the log stop at this position, so they never return
+// part of an append.
+func (s *Store) leaderHead(ctx context.Context) (uint64, error) {
+	m, err := s.leaderGetRaw(ctx, leaderGetRequest{LastFor: ">", NoHeaders: true})
+	if err != nil || m == nil {
+		return 0, err
 	}
-	env, err = decode(resp.Message.Subject, resp.Message.Sequence, hdr, resp.Message.Data)
-	return env, err == nil, err
+	return m.Sequence, nil
 }
 
 // leaderLastState reads a stream's state from its last message, as the

@@ -78,18 +78,21 @@ const readAttempts = 4
 // readAll reads up to limit events from position from on with a short-lived
 // ordered consumer: the server sends stored messages to a consumer as they
 // are, where a direct get rewrites every message's headers, which costs
-// several times more when reading the whole log.
+// several times more when reading the whole log. A consumer also shows an
+// atomic batch's messages as the server applies them, one by one, so the
+// read stops at the last position of a whole append, which the leader
+// tells first.
 func (s *Store) readAll(ctx context.Context, from uint64, limit int) ([]eventstore.Envelope, error) {
-	rctx, cancel := s.requestContext(ctx)
-	defer cancel()
-	info, err := s.stream.Info(rctx)
+	// Not the stream's info: it can end inside an append (see leaderHead).
+	last, err := s.leaderHead(ctx)
 	if err != nil {
-		return nil, s.fail(ctx, err)
+		return nil, err
 	}
-	last := info.State.LastSeq
 	if from > last {
 		return nil, nil
 	}
+	rctx, cancel := s.requestContext(ctx)
+	defer cancel()
 	want := int(min(uint64(limit), last-from+1))
 	cfg := njs.OrderedConsumerConfig{DeliverPolicy: njs.DeliverAllPolicy, InactiveThreshold: 30 * time.Second}
 	if from > 1 {

@@ -2,11 +2,13 @@ package jetstream
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -206,6 +208,75 @@ func TestServerBatchesAreContiguous(t *testing.T) {
 	if got := r.lastSeq(t); got != 4*30+4*30*3 {
 		t.Fatalf("last sequence %d", got)
 	}
+}
+
+func TestServerMessageGetSeesWholeBatches(t *testing.T) {
+	// The server applies an atomic batch one message at a time. The
+	// stream's info and its consumers show each message as it is stored,
+	// so they can show part of a batch; a message get waits until the
+	// batch is applied in full (the stream's isolation lock), which is what
+	// the store's Head and ReadAll rely on (leaderHead).
+	r := startRaw(t)
+	const size, batches = 200, 40
+	var done atomic.Bool
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer done.Store(true)
+		for b := range batches {
+			msgs := make([]*nats.Msg, size)
+			for i := range msgs {
+				msgs[i] = msg(fmt.Sprintf("ledger.s.%d", b), fmt.Sprintf("b%d-%d", b, i))
+			}
+			if _, err := r.batch(t, msgs...); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	defer wg.Wait()
+	body, err := json.Marshal(leaderGetRequest{LastFor: ">", NoHeaders: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var infoProbes, infoInside int
+	wg.Go(func() {
+		for !done.Load() {
+			info, err := r.stream.Info(t.Context())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if infoProbes++; info.State.LastSeq%size != 0 {
+				infoInside++
+			}
+		}
+	})
+	probes, seen := 0, 0
+	for !done.Load() {
+		probes++
+		m, err := r.js.Conn().RequestWithContext(t.Context(), njs.DefaultAPIPrefix+"STREAM.MSG.GET."+StreamName, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var resp leaderGetResponse
+		if err := json.Unmarshal(m.Data, &resp); err != nil {
+			t.Fatal(err)
+		}
+		if resp.Message == nil {
+			if resp.Error == nil || resp.Error.ErrorCode != errNoMessageCode {
+				t.Fatalf("message get: %s", m.Data)
+			}
+			continue
+		}
+		if seen++; resp.Message.Sequence%size != 0 {
+			t.Fatalf("probe %d: a message get saw the last message at %d, inside a batch of %d", probes, resp.Message.Sequence, size)
+		}
+	}
+	wg.Wait()
+	if seen == 0 {
+		t.Fatal("no message get saw a message while batches were published")
+	}
+	t.Logf("%d message gets, none inside a batch; the stream's info was inside a batch %d times in %d", probes, infoInside, infoProbes)
 }
 
 func TestServerBatchLimit(t *testing.T) {

@@ -19,6 +19,13 @@
 // publishing, appends to a stream with a batch in flight wait for the next
 // batch, and a batch the server refuses is split until the refused append
 // stands alone, while the others commit.
+//
+// The server applies an atomic batch to the stream one message at a time,
+// and shows each to the stream's info and consumers as it is stored: Head
+// and ReadAll stop at the last position the leader's message get shows,
+// which is isolated from a batch being applied, so they never end inside
+// an append (an append whose caller gave up may still be applied after
+// Append returned).
 package jetstream
 
 import (
@@ -326,19 +333,18 @@ func sameEvents(recorded []eventstore.Envelope, events []encoded) (eventstore.Ap
 	return eventstore.AppendResult{Events: envs, Version: last.Version, Position: last.Position}, true
 }
 
-// Head implements eventstore.Store.
+// Head implements eventstore.Store. The head is always the end of a whole
+// append (see leaderHead).
 func (s *Store) Head(ctx context.Context) (uint64, error) {
 	if err := s.ready(ctx); err != nil {
 		return 0, fmt.Errorf("read head: %w", err)
 	}
-	rctx, cancel := s.requestContext(ctx)
-	defer cancel()
-	info, err := s.stream.Info(rctx)
+	head, err := s.leaderHead(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("read head: %w", s.fail(ctx, err))
+		return 0, fmt.Errorf("read head: %w", err)
 	}
-	s.guard.observe(info.State.LastSeq)
-	return info.State.LastSeq, nil
+	s.guard.observe(head)
+	return head, nil
 }
 
 func (s *Store) ready(ctx context.Context) error {
