@@ -94,7 +94,7 @@ func (j *Journal) readLeaves(ctx context.Context, upTo int64, fn func(pos uint64
 	}
 	want := first
 	for want <= uint64(upTo) {
-		batch, err := cons.Fetch(1024, njs.FetchMaxWait(2*time.Second))
+		batch, err := cons.Fetch(int(min(uint64(upTo)-want+1, 1024)), njs.FetchMaxWait(2*time.Second))
 		if err != nil {
 			return err
 		}

@@ -86,8 +86,9 @@ func (j *Journal) Query(ctx context.Context, q Query) (Page, error) {
 	}
 	// The newest Limit+1 entries below Before, oldest first.
 	var keep []Record
+	pending := info.NumPending
 	for done := false; !done; {
-		batch, err := cons.Fetch(1024, njs.FetchMaxWait(2*time.Second))
+		batch, err := cons.Fetch(int(min(max(pending, 1), 1024)), njs.FetchMaxWait(2*time.Second))
 		if err != nil {
 			return Page{}, errs.Wrap(errs.Unavailable, fmt.Errorf("journal query: %w", err))
 		}
@@ -98,6 +99,7 @@ func (j *Journal) Query(ctx context.Context, q Query) (Page, error) {
 			if err != nil {
 				return Page{}, fmt.Errorf("journal query: %w", err)
 			}
+			pending = md.NumPending
 			done = md.NumPending == 0
 			if q.Before != 0 && md.Sequence.Stream >= q.Before {
 				done = true
