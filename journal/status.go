@@ -59,15 +59,15 @@ func (j *Journal) Status() Status {
 var ErrNotReady = errs.New(errs.Unavailable, "security journal not ready")
 
 // Ready reports (for /readyz) what keeps the journal from doing its job:
-// entries spilled to disk because the stream refuses them, entries lost,
+// entries that cannot be published (they wait in memory or on disk), entries lost,
 // a tree that stopped following the stream, or a collector unreachable
 // with entries waiting for longer than the shipper's grace. None of these
 // loses an entry already recorded, but each needs an operator.
 func (j *Journal) Ready(_ context.Context) error {
 	st := j.Status()
 	var es []error
-	if st.PublishError != "" && (st.Spilled > 0 || st.Queued > 0) {
-		es = append(es, fmt.Errorf("entries wait (%d queued, %d spilled): %s", st.Queued, st.Spilled, st.PublishError))
+	if st.PublishError != "" {
+		es = append(es, fmt.Errorf("entries cannot be published (%d queued, %d spilled): %s", st.Queued, st.Spilled, st.PublishError))
 	}
 	if st.Dropped > 0 {
 		es = append(es, fmt.Errorf("%d entries were lost", st.Dropped))
