@@ -54,7 +54,15 @@ type SyslogConfig struct {
 	Consumer string
 	// Grace is optional (default DefaultShipperGrace).
 	Grace time.Duration
+	// Confirm is optional: how long after writing a batch the connection
+	// must still be open for the batch to count as delivered (default
+	// DefaultConfirm). A collector that went away answers a write with a
+	// reset within a round trip; the batch is then sent again.
+	Confirm time.Duration
 }
+
+// DefaultConfirm is SyslogConfig.Confirm's default.
+const DefaultConfirm = 50 * time.Millisecond
 
 func (c *SyslogConfig) validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
@@ -76,6 +84,9 @@ func (c *SyslogConfig) setDefaults() {
 	}
 	if c.Grace == 0 {
 		c.Grace = DefaultShipperGrace
+	}
+	if c.Confirm == 0 {
+		c.Confirm = DefaultConfirm
 	}
 	if c.TLS != nil && c.TLS.ServerName == "" {
 		host, _, _ := net.SplitHostPort(c.Addr)
@@ -205,7 +216,7 @@ func (s *shipper) run(ctx context.Context, j *Journal) {
 // collector closed shows as readable (EOF) and is replaced before any
 // entry is written into it.
 func (s *shipper) connect(ctx context.Context) error {
-	if s.conn != nil && alive(s.conn) {
+	if s.conn != nil && alive(s.conn, time.Millisecond) {
 		return nil
 	}
 	s.closeConn()
@@ -232,8 +243,8 @@ func (s *shipper) connect(ctx context.Context) error {
 
 // alive reports whether the peer has not closed c: a syslog collector
 // never sends, so a read that times out means the connection is open.
-func alive(c net.Conn) bool {
-	_ = c.SetReadDeadline(time.Now().Add(time.Millisecond))
+func alive(c net.Conn, wait time.Duration) bool {
+	_ = c.SetReadDeadline(time.Now().Add(wait))
 	var b [1]byte
 	_, err := c.Read(b[:])
 	_ = c.SetReadDeadline(time.Time{})
@@ -271,12 +282,21 @@ func (s *shipper) shipBatch(ctx context.Context, cons njs.Consumer) (int, error)
 	if len(msgs) == 0 {
 		return 0, nil
 	}
-	_ = s.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	if _, err := s.conn.Write(buf.Bytes()); err != nil {
+	// The fetch may have waited: the collector may have gone meanwhile.
+	err = s.connect(ctx)
+	if err == nil {
+		_ = s.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		if _, err = s.conn.Write(buf.Bytes()); err != nil {
+			err = fmt.Errorf("write to the syslog collector %s: %w", s.cfg.Addr, err)
+		} else if !alive(s.conn, s.cfg.Confirm) {
+			err = fmt.Errorf("the syslog collector %s closed the connection after a write: sending the batch again", s.cfg.Addr)
+		}
+	}
+	if err != nil {
 		for _, m := range msgs {
 			_ = m.NakWithDelay(time.Second)
 		}
-		return 0, fmt.Errorf("write to the syslog collector %s: %w", s.cfg.Addr, err)
+		return 0, err
 	}
 	for _, m := range msgs {
 		_ = m.Ack()
