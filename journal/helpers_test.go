@@ -19,6 +19,8 @@ func openStore(t *testing.T, dir string) *jetstream.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Closed after the journals, which are cleaned up first.
+	t.Cleanup(func() { _ = store.Close() })
 	return store
 }
 

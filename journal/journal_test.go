@@ -22,7 +22,6 @@ import (
 func TestRecordProveExportVerify(t *testing.T) {
 	ctx := context.Background()
 	store := openStore(t, t.TempDir())
-	defer store.Close()
 	j := openJournal(t, testConfig(store, t.TempDir(), t.TempDir()))
 	for i := range 10 {
 		if err := j.Record(read(i, "552100554")); err != nil {

@@ -14,7 +14,6 @@ import (
 func TestQueryReadsOfARecord(t *testing.T) {
 	ctx := context.Background()
 	store := openStore(t, t.TempDir())
-	defer store.Close()
 	j := openJournal(t, testConfig(store, t.TempDir(), t.TempDir()))
 	rec := func(a Action, subject, object string) {
 		t.Helper()

@@ -18,7 +18,6 @@ import (
 func TestRetentionKeepsProofs(t *testing.T) {
 	ctx := context.Background()
 	store := openStore(t, t.TempDir())
-	defer store.Close()
 	keys := t.TempDir()
 	cfg := testConfig(store, t.TempDir(), keys)
 	cfg.Retention = 2 * time.Second

@@ -17,7 +17,6 @@ func TestShipsToRsyslogAndSurvivesItsOutage(t *testing.T) {
 	r := newRsyslog(t, nil)
 	r.start(t)
 	store := openStore(t, t.TempDir())
-	defer store.Close()
 	cfg := testConfig(store, t.TempDir(), t.TempDir())
 	cfg.Syslog = &SyslogConfig{Addr: r.addr(), Hostname: "ledger-test", Grace: 200 * time.Millisecond}
 	j := openJournal(t, cfg)

@@ -12,7 +12,6 @@ import (
 // published from it: every entry arrives once, none is dropped.
 func TestBurstSpillsAndArrivesOnce(t *testing.T) {
 	store := openStore(t, t.TempDir())
-	defer store.Close()
 	cfg := testConfig(store, t.TempDir(), t.TempDir())
 	cfg.Buffer = 4
 	j := openJournal(t, cfg)
@@ -69,7 +68,6 @@ func TestStreamDownEntriesSurviveRestart(t *testing.T) {
 	}
 
 	store = openStore(t, storeDir)
-	defer store.Close()
 	j = openJournal(t, testConfig(store, dir, keys))
 	waitFor(t, 10*time.Second, "the spilled entries", func() bool { n, _ := j.Tree().Size(); return n >= 8 })
 	time.Sleep(300 * time.Millisecond)
