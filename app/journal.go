@@ -1,0 +1,135 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/attestation-ledger/attestation-ledger/integrity"
+	"github.com/attestation-ledger/attestation-ledger/journal"
+)
+
+// journalDir is the journal's directory in the data dir (its tree,
+// checkpoints and spill file).
+const journalDir = "journal"
+
+// openJournal opens the security journal on the event store's JetStream,
+// signed with the checkpoint key under the journal's origin.
+func (a *App) openJournal(ctx context.Context, keysDir string) error {
+	cfg := journal.Config{
+		JetStream: a.Store.JetStream(), Replicas: a.Store.Replicas(),
+		Dir: filepath.Join(a.cfg.DataDir, journalDir), KeyDir: keysDir, Origin: a.cfg.Origin,
+		Retention: a.cfg.JournalRetention, Instance: instanceName(),
+		Logger: a.cfg.Logger.With("component", "journal"),
+	}
+	if a.cfg.SyslogAddr != "" {
+		cfg.Syslog = &journal.SyslogConfig{Addr: a.cfg.SyslogAddr}
+		if a.cfg.SyslogTLSCA != "" {
+			pem, err := os.ReadFile(a.cfg.SyslogTLSCA)
+			if err != nil {
+				return fmt.Errorf("syslog TLS CA: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return fmt.Errorf("syslog TLS CA %s: no PEM certificate", a.cfg.SyslogTLSCA)
+			}
+			cfg.Syslog.TLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		}
+	}
+	j, err := journal.Open(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("open the security journal: %w", err)
+	}
+	a.Journal = j
+	return nil
+}
+
+// journalStart records the service's start and its non-secret
+// configuration (never a key, a credential or a URL's user info).
+func (a *App) journalStart() {
+	c := a.cfg
+	store := "embedded"
+	if c.NATSURL != "" {
+		store = "external " + redactURLs(c.NATSURL)
+	}
+	origin := c.Origin
+	if origin == "" {
+		origin = integrity.DefaultOrigin
+	}
+	syslog := "off"
+	if c.SyslogAddr != "" {
+		syslog = c.SyslogAddr
+		if c.SyslogTLSCA != "" {
+			syslog += " (TLS)"
+		}
+	}
+	jwks := "off"
+	if c.JWKS != nil {
+		jwks = redactURLs(c.JWKS.URL) + " iss=" + c.JWKS.Issuer + " aud=" + c.JWKS.Audience
+	}
+	retention := c.JournalRetention
+	if retention == 0 {
+		retention = journal.DefaultRetention
+	}
+	a.record(journal.Entry{Action: journal.ServiceStart, Result: journal.Success, Subject: "ledger"})
+	a.record(journal.Entry{Action: journal.ConfigStart, Result: journal.Success, Subject: "ledger", Detail: map[string]string{
+		"store": store, "replicas": strconv.Itoa(max(c.Replicas, 1)), "origin": origin, "jwks": jwks,
+		"syslog": syslog, "journalRetention": retention.String(), "auditInterval": c.AuditInterval.String(),
+		"keysDir": c.KeysDir,
+	}})
+}
+
+// record adds an entry to the journal; an entry the journal refuses is a
+// programming error, logged.
+func (a *App) record(e journal.Entry) {
+	if a.Journal == nil {
+		return
+	}
+	if err := a.Journal.Record(e); err != nil {
+		a.log.Error("security journal refused an entry", "action", e.Action, "err", err)
+	}
+}
+
+// closeJournal records the stop and publishes what is queued (for at
+// most 5 s; the rest is spilled to disk and published at the next start).
+func (a *App) closeJournal() error {
+	if a.Journal == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := a.Journal.Close(ctx)
+	a.Journal = nil
+	if err != nil {
+		return fmt.Errorf("close the security journal: %w", err)
+	}
+	return nil
+}
+
+// redactURLs drops the user info of each comma-separated URL.
+func redactURLs(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		if err != nil {
+			return "(unparsable)"
+		}
+		return s
+	}
+	u.User = nil
+	return u.String()
+}
+
+// instanceName names this instance in the journal: the host name.
+func instanceName() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "ledger"
+	}
+	return h
+}
