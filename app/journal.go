@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/attestation-ledger/attestation-ledger/integrity"
+	"github.com/attestation-ledger/attestation-ledger/integrity/jscheckpoints"
 	"github.com/attestation-ledger/attestation-ledger/journal"
 )
 
@@ -27,6 +28,19 @@ func (a *App) openJournal(ctx context.Context, keysDir string) error {
 		Dir: filepath.Join(a.cfg.DataDir, journalDir), KeyDir: keysDir, Origin: a.cfg.Origin,
 		Retention: a.cfg.JournalRetention, Instance: instanceName(),
 		Logger: a.cfg.Logger.With("component", "journal"),
+	}
+	if a.cfg.NATSURL != "" {
+		// Instances of a deployment publish one history of the journal's
+		// checkpoints, under a lease, as they do the ledger's.
+		cps, err := jscheckpoints.OpenJournal(ctx, a.Store)
+		if err != nil {
+			return fmt.Errorf("open the journal's shared checkpoints: %w", err)
+		}
+		lease, err := jscheckpoints.JournalLease(ctx, a.Store, instanceID(), integrity.DefaultLeaseTTL)
+		if err != nil {
+			return err
+		}
+		cfg.Checkpoints, cfg.Lease = cps, lease
 	}
 	if a.cfg.SyslogAddr != "" {
 		cfg.Syslog = &journal.SyslogConfig{Addr: a.cfg.SyslogAddr}

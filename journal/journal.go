@@ -78,9 +78,10 @@ type Config struct {
 	CheckpointInterval time.Duration
 	// Checkpoints and Lease are optional: a checkpoint list shared by the
 	// deployment and the publisher lease, as for the ledger
-	// (integrity.Config). Without them each instance publishes the
-	// journal's checkpoints in its own file; every instance builds the same
-	// tree from the one stream, so their checkpoints never disagree.
+	// (integrity.Config; jscheckpoints.OpenJournal and JournalLease).
+	// Without them each instance publishes the journal's checkpoints in
+	// its own file; every instance builds the same tree from the one
+	// stream, so their checkpoints never disagree.
 	Checkpoints integrity.CheckpointStore
 	Lease       integrity.Lease
 	// Instance is optional: this instance's name in its entries (default
