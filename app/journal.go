@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/attestation-ledger/attestation-ledger/integrity"
 	"github.com/attestation-ledger/attestation-ledger/integrity/jscheckpoints"
 	"github.com/attestation-ledger/attestation-ledger/journal"
@@ -61,7 +63,7 @@ func (a *App) openJournal(ctx context.Context, keysDir string) error {
 		return fmt.Errorf("open the security journal: %w", err)
 	}
 	a.Journal = j
-	return nil
+	return a.registerJournalMetrics()
 }
 
 // journalStart records the service's start and its non-secret
@@ -146,4 +148,44 @@ func instanceName() string {
 		return "ledger"
 	}
 	return h
+}
+
+// registerJournalMetrics exposes the journal's state: what waits, what
+// was lost, and the collector's.
+func (a *App) registerJournalMetrics() error {
+	gauge := func(name, help string, f func(journal.Status) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
+			if a.Journal == nil {
+				return 0
+			}
+			return f(a.Journal.Status())
+		})
+	}
+	for _, c := range []prometheus.Collector{
+		gauge("ledger_journal_waiting_entries", "Security journal entries waiting for the journal stream (in memory and spilled to disk).",
+			func(s journal.Status) float64 { return float64(int64(s.Queued) + s.Spilled) }),
+		gauge("ledger_journal_dropped_entries", "Security journal entries lost since start (memory full and spill file unwritable); should stay 0.",
+			func(s journal.Status) float64 { return float64(s.Dropped) }),
+		gauge("ledger_journal_tree_size", "Leaves of the security journal's Merkle tree.",
+			func(s journal.Status) float64 { return float64(s.TreeSize) }),
+		gauge("ledger_journal_syslog_backlog", "Security journal entries not yet shipped to the syslog collector.",
+			func(s journal.Status) float64 {
+				if s.Syslog == nil {
+					return 0
+				}
+				return float64(s.Syslog.Backlog)
+			}),
+		gauge("ledger_journal_syslog_connected", "1 when connected to the syslog collector (or none is configured), else 0.",
+			func(s journal.Status) float64 {
+				if s.Syslog != nil && !s.Syslog.Connected {
+					return 0
+				}
+				return 1
+			}),
+	} {
+		if err := a.Registry.Register(c); err != nil {
+			return fmt.Errorf("register journal metrics: %w", err)
+		}
+	}
+	return nil
 }

@@ -70,4 +70,17 @@ func TestServiceJournalsStartConfigAndStop(t *testing.T) {
 	if err := a.Journal.Ready(t.Context()); err != nil {
 		t.Fatalf("journal not ready: %v", err)
 	}
+	mfs, err := a.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]float64{}
+	for _, mf := range mfs {
+		if strings.HasPrefix(mf.GetName(), "ledger_journal_") {
+			found[mf.GetName()] = mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	if found["ledger_journal_tree_size"] < 5 || found["ledger_journal_dropped_entries"] != 0 || found["ledger_journal_syslog_connected"] != 1 || len(found) != 5 {
+		t.Fatalf("journal metrics %v", found)
+	}
 }
