@@ -161,6 +161,8 @@ type Journal struct {
 
 	mu      sync.Mutex // guards treeErr
 	treeErr error
+
+	reportedLoss uint64 // the dropped entries journaled so far; followTree's
 }
 
 // Open opens the journal: it creates or updates the journal stream (with

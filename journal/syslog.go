@@ -126,6 +126,8 @@ type shipper struct {
 	pid  string
 	conn net.Conn // used by run only
 
+	lastRefresh time.Time // used by run only
+
 	mu sync.Mutex
 	st ShipperStatus
 }
@@ -310,6 +312,10 @@ func (s *shipper) shipBatch(ctx context.Context, cons njs.Consumer) (int, error)
 
 // refreshBacklog reads the consumer's count of entries not yet shipped.
 func (s *shipper) refreshBacklog(ctx context.Context, cons njs.Consumer) {
+	if time.Since(s.lastRefresh) < time.Second {
+		return
+	}
+	s.lastRefresh = time.Now()
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	info, err := cons.Info(ctx)

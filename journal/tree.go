@@ -47,7 +47,6 @@ func (j *Journal) followOnce(ctx context.Context) error {
 		return fmt.Errorf("follow the journal stream from %d: %w", size+1, err)
 	}
 	var lastCP time.Time
-	var reportedLoss uint64
 	for ctx.Err() == nil {
 		batch, err := cons.Fetch(1024, njs.FetchMaxWait(200*time.Millisecond))
 		if err != nil {
@@ -88,11 +87,11 @@ func (j *Journal) followOnce(ctx context.Context) error {
 			lastCP = time.Now()
 		}
 		j.setTreeErr(nil)
-		if d := j.w.dropped.Load(); d > reportedLoss {
+		if d := j.w.dropped.Load(); d > j.reportedLoss {
 			// The loss itself goes into the journal, where an auditor sees it.
 			_ = j.Record(Entry{Action: JournalLoss, Result: Error, Subject: "ledger",
-				Detail: map[string]string{"dropped": strconv.FormatUint(d-reportedLoss, 10)}})
-			reportedLoss = d
+				Detail: map[string]string{"dropped": strconv.FormatUint(d-j.reportedLoss, 10)}})
+			j.reportedLoss = d
 		}
 	}
 	return nil

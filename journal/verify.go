@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"cmp"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -15,6 +14,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/attestation-ledger/attestation-ledger/integrity"
+	"github.com/attestation-ledger/attestation-ledger/internal/errs"
 )
 
 // VerifyResult is the outcome of Verify.
@@ -36,7 +36,7 @@ type VerifyResult struct {
 }
 
 // ErrVerify: the export does not prove the journal.
-var ErrVerify = errors.New("journal verify")
+var ErrVerify = errs.New(errs.Invalid, "journal verify")
 
 // Verify checks a journal export offline with nothing but the verifier
 // key, golang.org/x/mod/sumdb/note and tlog: every checkpoint is signed by

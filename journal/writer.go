@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -43,6 +44,8 @@ type writer struct {
 	queue   []pending
 	spill   *os.File // open for appending, nil until needed
 	spilled int64    // lines in the spill and sending files not yet published
+	sendOff int64    // offset of the first unpublished line of the sending file
+	sendEnd int64    // offset after the lines of the batch being published
 	closed  bool
 	lastErr error
 	errAt   time.Time
@@ -216,56 +219,50 @@ func (w *writer) sendingLocked() ([]pending, bool, error) {
 		return nil, false, fmt.Errorf("journal spill file: %w", err)
 	}
 	defer f.Close()
+	if _, err := f.Seek(w.sendOff, io.SeekStart); err != nil {
+		return nil, false, fmt.Errorf("journal spill file: %w", err)
+	}
 	var out []pending
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 1<<16), 1<<20)
-	for sc.Scan() && len(out) < publishBatch {
-		parts := bytes.SplitN(sc.Bytes(), []byte{' '}, 3)
+	r := bufio.NewReaderSize(f, 1<<16)
+	end := w.sendOff
+	for len(out) < publishBatch {
+		line, err := r.ReadBytes('\n')
+		if err != nil {
+			break // the end, or a torn last line (a crash while spilling)
+		}
+		end += int64(len(line))
+		parts := bytes.SplitN(bytes.TrimSuffix(line, []byte{'\n'}), []byte{' '}, 3)
 		if len(parts) != 3 {
 			w.log.Error("journal: skipping a malformed line of the spill file")
+			w.spilled--
 			continue
 		}
-		out = append(out, pending{subject: string(parts[0]), id: string(parts[1]), data: bytes.Clone(parts[2])})
+		out = append(out, pending{subject: string(parts[0]), id: string(parts[1]), data: parts[2]})
 	}
-	if err := sc.Err(); err != nil {
-		return nil, false, fmt.Errorf("read the journal spill file: %w", err)
-	}
-	if len(out) == 0 { // an empty or malformed file
+	w.sendEnd = end
+	if len(out) == 0 { // the whole file is published
 		_ = os.Remove(sending)
-		w.spilled = 0
+		w.sendOff, w.sendEnd = 0, 0
+		if w.spill == nil {
+			w.spilled = 0
+		}
 		return nil, false, nil
 	}
 	return out, true, nil
 }
 
-// sentFromSpill removes the first n lines of the sending file, published.
+// sentFromSpill moves past the lines of the sending file just published.
+// A crash before the file is removed publishes them again at the next
+// start; the stream drops them by id within its duplicate window.
 func (w *writer) sentFromSpill(n int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	sending := filepath.Join(w.dir, sendingName)
-	data, err := os.ReadFile(sending)
-	if err != nil {
-		w.log.Error("journal: spill file", "err", err)
-		return
-	}
-	for i := 0; i < n; i++ {
-		k := bytes.IndexByte(data, '\n')
-		if k < 0 {
-			data = nil
-			break
-		}
-		data = data[k+1:]
-	}
+	w.sendOff = w.sendEnd
 	w.spilled -= int64(n)
-	if len(data) == 0 {
+	sending := filepath.Join(w.dir, sendingName)
+	if fi, err := os.Stat(sending); err == nil && fi.Size() <= w.sendOff {
 		_ = os.Remove(sending)
-		if w.spill == nil {
-			w.spilled = max(w.spilled, 0)
-		}
-		return
-	}
-	if err := writeFileSync(sending, data); err != nil {
-		w.log.Error("journal: spill file", "err", err)
+		w.sendOff, w.sendEnd = 0, 0
 	}
 }
 

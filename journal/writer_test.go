@@ -101,3 +101,34 @@ func assertUniqueIDs(t *testing.T, j *Journal, n int) {
 		t.Fatalf("%d distinct entries, want %d", len(seen), n)
 	}
 }
+
+// Only when the queue is full and the spill file cannot be written is an
+// entry lost: the loss is counted, readiness fails, and the loss itself
+// is journaled with the count.
+func TestLossIsCountedAndJournaled(t *testing.T) {
+	store := openStore(t, t.TempDir())
+	cfg := testConfig(store, t.TempDir(), t.TempDir())
+	cfg.Buffer = 1
+	j := openJournal(t, cfg)
+	if err := os.Mkdir(filepath.Join(cfg.Dir, spillName), 0o700); err != nil { // the spill file cannot be opened
+		t.Fatal(err)
+	}
+	for i := range 200 {
+		_ = j.Record(read(i, "552100554"))
+	}
+	st := j.Status()
+	if st.Dropped == 0 {
+		t.Fatalf("nothing dropped with a queue of 1 and no spill file: %+v", st)
+	}
+	if err := j.Ready(context.Background()); err == nil {
+		t.Fatal("ready after losing entries")
+	}
+	waitFor(t, 10*time.Second, "the loss to be journaled", func() bool {
+		p, err := j.Query(context.Background(), Query{Objects: []string{""}, Actions: []Action{JournalLoss}})
+		return err == nil && len(p.Records) > 0 && p.Records[0].Detail["dropped"] != ""
+	})
+	waitFor(t, 10*time.Second, "the kept entries in the tree", func() bool {
+		n, _ := j.Tree().Size()
+		return uint64(n)+st.Dropped >= 200
+	})
+}
