@@ -170,6 +170,7 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 	// One reader of the log feeds the read models and the verifiable log.
 	a.background(runCtx, "log follower", a.followLog)
 	a.background(runCtx, "self-audit", a.auditLoop)
+	a.background(runCtx, "checkpoint journal", a.journalCheckpoints)
 	a.journalStart()
 	return a, nil
 }

@@ -189,3 +189,44 @@ func (a *App) registerJournalMetrics() error {
 	}
 	return nil
 }
+
+// checkpointJournalEvery bounds how often the ledger's checkpoint
+// publications are journaled: each entry covers those since the last
+// (a busy ledger publishes about one a second, which would otherwise be
+// most of the journal).
+const checkpointJournalEvery = time.Minute
+
+// journalCheckpoints journals the ledger's checkpoint publications by
+// this instance, at most one entry per checkpointJournalEvery naming the
+// latest checkpoint and how many were published since the last entry.
+func (a *App) journalCheckpoints(ctx context.Context) error {
+	last, _ := a.Ledger.Latest()
+	var since int
+	var lastEntry time.Time
+	flush := func(cp integrity.SignedCheckpoint) {
+		if since == 0 {
+			return
+		}
+		a.record(journal.Entry{Action: journal.CheckpointPublish, Result: journal.Success, Subject: "ledger",
+			Object: strconv.FormatInt(cp.Size, 10), Detail: map[string]string{"root": cp.Root.String(), "published": strconv.Itoa(since)}})
+		since, lastEntry = 0, time.Now()
+	}
+	for {
+		wctx, cancel := context.WithTimeout(ctx, checkpointJournalEvery)
+		cp, err := a.Ledger.WaitCheckpoint(wctx, last.Size+1)
+		cancel()
+		if ctx.Err() != nil {
+			flush(last)
+			return nil
+		}
+		if err == nil {
+			last = cp
+			if a.Ledger.Publishing() {
+				since++
+			}
+		}
+		if time.Since(lastEntry) >= checkpointJournalEvery {
+			flush(last)
+		}
+	}
+}

@@ -2,13 +2,18 @@ package app_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/attestation-ledger/attestation-ledger/app"
+	"github.com/attestation-ledger/attestation-ledger/auth"
+	"github.com/attestation-ledger/attestation-ledger/domain"
 	"github.com/attestation-ledger/attestation-ledger/integrity"
 	"github.com/attestation-ledger/attestation-ledger/journal"
 )
@@ -82,5 +87,50 @@ func TestServiceJournalsStartConfigAndStop(t *testing.T) {
 	}
 	if found["ledger_journal_tree_size"] < 5 || found["ledger_journal_dropped_entries"] != 0 || found["ledger_journal_syslog_connected"] != 1 || len(found) != 5 {
 		t.Fatalf("journal metrics %v", found)
+	}
+}
+
+// A checkpoint the ledger publishes is journaled, naming its size and
+// root.
+func TestCheckpointPublicationIsJournaled(t *testing.T) {
+	a, err := app.Start(t.Context(), app.Config{DataDir: t.TempDir(), Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	hs := httptest.NewServer(a.Handler)
+	defer hs.Close()
+	tok, _ := a.Signer.Issue(auth.Principal{Role: domain.RoleBank, Subject: "30004"}, time.Hour)
+	body := `{"siren":"732829320","bankCode":"30004","amountCents":1000,"requestedOn":"2020-05-04","company":{"name":"B","legalForm":"SAS","nafCode":"10.71C","regionCode":"11","headcount":1,"turnoverCents":100000,"payrollCents":1,"createdOn":"2010-01-01"}}`
+	req, _ := http.NewRequest("POST", hs.URL+"/v1/loan-requests", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 201 {
+		t.Fatalf("submit: %v %v", resp.Status, err)
+	}
+	resp.Body.Close()
+	cp, err := a.Ledger.WaitCheckpoint(t.Context(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sizes []string
+	for n := int64(1); n <= cp.Size; n++ {
+		sizes = append(sizes, strconv.FormatInt(n, 10))
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		p, err := a.Journal.Query(t.Context(), journal.Query{Objects: sizes, Actions: []journal.Action{journal.CheckpointPublish}})
+		if err == nil && len(p.Records) == 1 {
+			size, _ := strconv.ParseInt(p.Records[0].Object, 10, 64)
+			published, err := a.Ledger.CheckpointAt(t.Context(), size)
+			if err != nil || published.Root.String() != p.Records[0].Detail["root"] {
+				t.Fatalf("journaled checkpoint %+v, published %+v (%v)", p.Records[0], published.Checkpoint, err)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no journal entry of checkpoint %d: %+v, %v", cp.Size, p, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
