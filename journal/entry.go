@@ -108,8 +108,8 @@ type Entry struct {
 	RequestID string
 	// Instance names the instance that recorded the entry; Record sets it.
 	Instance string
-	// ID identifies the entry uniquely (a ULID); Record sets it. The
-	// journal stream drops a republished entry by it.
+	// ID identifies the entry uniquely (a ULID); Record sets it, whatever
+	// it was. The journal stream drops a republished entry by it.
 	ID string
 	// Detail is a small map of further facts (a status code, a reason, a
 	// count): at most 8 keys; never a token, a request body or personal

@@ -232,8 +232,8 @@ func ensureStream(ctx context.Context, cfg Config) (njs.Stream, error) {
 // Record adds an entry to the journal. It never waits on the network:
 // the entry is queued in memory (spilled to a file in Dir when the queue
 // is full) and published in the background. It fails only for an entry
-// with an unknown action or result. Time, Instance and ID are set when
-// empty.
+// with an unknown action or result. Time and Instance are set when
+// empty, ID always.
 func (j *Journal) Record(e Entry) error {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
@@ -241,9 +241,9 @@ func (j *Journal) Record(e Entry) error {
 	if e.Instance == "" {
 		e.Instance = j.cfg.Instance
 	}
-	if e.ID == "" {
-		e.ID = ulid.MustNew(ulid.Timestamp(e.Time), rand.Reader).String()
-	}
+	// Always a fresh id: the journal's own (the stream drops a republished
+	// entry by it), never the caller's.
+	e.ID = ulid.MustNew(ulid.Timestamp(e.Time), rand.Reader).String()
 	e, err := e.normalize()
 	if err != nil {
 		return err
