@@ -94,7 +94,7 @@ func (j *Journal) readLeaves(ctx context.Context, upTo int64, fn func(pos uint64
 	}
 	want := first
 	for want <= uint64(upTo) {
-		batch, err := cons.Fetch(int(min(uint64(upTo)-want+1, 1024)), njs.FetchMaxWait(2*time.Second))
+		batch, release, err := fetch(ctx, cons, int(min(uint64(upTo)-want+1, 1024)), 2*time.Second)
 		if err != nil {
 			return err
 		}
@@ -121,6 +121,7 @@ func (j *Journal) readLeaves(ctx context.Context, upTo int64, fn func(pos uint64
 			}
 			want++
 		}
+		release()
 		if got == 0 {
 			return fmt.Errorf("the stream ends at position %d, before %d: %w", want-1, upTo, io.ErrUnexpectedEOF)
 		}

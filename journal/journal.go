@@ -46,6 +46,9 @@ const (
 	// maxDuplicateWindow bounds how long the stream remembers entry ids
 	// to drop a republished entry.
 	maxDuplicateWindow = 10 * time.Minute
+	// closeGrace bounds how long Close waits for the background work once
+	// told to stop.
+	closeGrace = 3 * time.Second
 	// publishBatch is the most entries published before waiting for acks.
 	publishBatch = 256
 )
@@ -153,6 +156,7 @@ type Journal struct {
 	js     njs.JetStream
 	stream njs.Stream
 	tree   *integrity.Log
+	hashes *hashArchive
 	w      *writer
 	ship   *shipper
 
@@ -177,6 +181,10 @@ func Open(ctx context.Context, cfg Config) (*Journal, error) {
 	if err != nil {
 		return nil, err
 	}
+	hashes, err := openHashArchive(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
 	tree, err := integrity.Open(ctx, integrity.Config{
 		Dir: cfg.Dir, KeyDir: cfg.KeyDir, Origin: cfg.Origin + OriginSuffix, KeyName: cfg.Origin,
 		CheckpointInterval: cfg.CheckpointInterval, Checkpoints: cfg.Checkpoints, Lease: cfg.Lease,
@@ -185,7 +193,7 @@ func Open(ctx context.Context, cfg Config) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the journal's tree: %w", err)
 	}
-	j := &Journal{cfg: cfg, log: cfg.Logger, js: cfg.JetStream, stream: st, tree: tree}
+	j := &Journal{cfg: cfg, log: cfg.Logger, js: cfg.JetStream, stream: st, tree: tree, hashes: hashes}
 	j.w, err = newWriter(cfg, j.publish)
 	if err != nil {
 		_ = tree.Close()
@@ -314,6 +322,14 @@ func (j *Journal) Tree() *integrity.Log { return j.tree }
 func (j *Journal) Close(ctx context.Context) error {
 	flushErr := j.w.close(ctx)
 	j.cancel()
-	j.wg.Wait()
+	stopped := make(chan struct{})
+	go func() { j.wg.Wait(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(closeGrace):
+		// A request to a server that went away can outlast its context:
+		// closing must not hang on it.
+		j.log.Warn("journal: background work still running at close; closing anyway", "waited", closeGrace)
+	}
 	return errors.Join(flushErr, j.w.closeSpill(), j.tree.Close())
 }

@@ -88,7 +88,7 @@ func (j *Journal) Query(ctx context.Context, q Query) (Page, error) {
 	var keep []Record
 	pending := info.NumPending
 	for done := false; !done; {
-		batch, err := cons.Fetch(int(min(max(pending, 1), 1024)), njs.FetchMaxWait(2*time.Second))
+		batch, release, err := fetch(ctx, cons, int(min(max(pending, 1), 1024)), 2*time.Second)
 		if err != nil {
 			return Page{}, errs.Wrap(errs.Unavailable, fmt.Errorf("journal query: %w", err))
 		}
@@ -114,6 +114,7 @@ func (j *Journal) Query(ctx context.Context, q Query) (Page, error) {
 				keep = keep[1:]
 			}
 		}
+		release()
 		if err := batch.Error(); err != nil && got == 0 {
 			return Page{}, errs.Wrap(errs.Unavailable, fmt.Errorf("journal query: %w", err))
 		}

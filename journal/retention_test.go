@@ -14,7 +14,7 @@ import (
 // remaining entries are proven included in a checkpoint signed after the
 // expiry, that checkpoint is proven consistent with one signed before it,
 // and an export after the expiry verifies offline, counting the expired
-// leaves. A tree started after the expiry cannot follow and says so.
+// leaves. A tree started after the expiry is built from the hash archive.
 func TestRetentionKeepsProofs(t *testing.T) {
 	ctx := context.Background()
 	store := openStore(t, t.TempDir())
@@ -89,13 +89,54 @@ func TestRetentionKeepsProofs(t *testing.T) {
 		t.Fatalf("verify after the expiry: %+v", res)
 	}
 
-	// A second instance whose tree starts after the expiry cannot build it
-	// from the stream: it reports the gap rather than a wrong tree.
+	// A second instance whose tree starts after the expiry builds it from
+	// the hash archive and the stream, to the same roots.
 	late := testConfig(store, t.TempDir(), keys)
 	late.Retention = cfg.Retention
 	j2 := openJournal(t, late)
+	waitFor(t, 10*time.Second, "the late tree to catch up", func() bool {
+		n, _ := j2.Tree().Size()
+		return n >= after.Size
+	})
+	if st := j2.Status(); st.TreeError != "" {
+		t.Fatalf("late tree: %s", st.TreeError)
+	}
+	waitCheckpoint(t, j2, after.Size)
+	c2, err := j2.Tree().CheckpointAt(ctx, after.Size)
+	if err != nil {
+		t.Fatalf("late tree checkpoint: %v", err)
+	}
+	if c2.Root != after.Root {
+		t.Fatalf("the late tree's root at %d is %s, the first's %s", after.Size, c2.Root, after.Root)
+	}
+}
+
+// Without the hash archive's chunk, a tree that starts after the expiry
+// cannot be built: it reports the gap rather than a wrong tree.
+func TestLateTreeWithoutArchiveReportsTheGap(t *testing.T) {
+	ctx := context.Background()
+	store := openStore(t, t.TempDir())
+	keys := t.TempDir()
+	cfg := testConfig(store, t.TempDir(), keys)
+	cfg.Retention = time.Hour // the archive writes a chunk after 15 minutes or 4096 leaves
+	j := openJournal(t, cfg)
+	for i := range 3 {
+		_ = j.Record(read(i, "552100554"))
+	}
+	waitCheckpoint(t, j, 3)
+	cfg.Retention = time.Second // expire them now
+	if _, err := ensureStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 15*time.Second, "the entries to expire", func() bool {
+		info, err := j.stream.Info(ctx)
+		return err == nil && info.State.Msgs == 0
+	})
+	late := testConfig(store, t.TempDir(), keys)
+	late.Retention = time.Second
+	j2 := openJournal(t, late)
 	waitFor(t, 10*time.Second, "the late tree to report the gap", func() bool {
-		return strings.Contains(j2.Status().TreeError, "past the tree")
+		return strings.Contains(j2.Status().TreeError, "hash archive ends")
 	})
 	if n, _ := j2.Tree().Size(); n != 0 {
 		t.Fatalf("the late tree took %d leaves", n)

@@ -257,7 +257,7 @@ func alive(c net.Conn, wait time.Duration) bool {
 // shipBatch writes the next entries to the collector and acknowledges
 // them; on a failure they are negatively acknowledged, to be sent again.
 func (s *shipper) shipBatch(ctx context.Context, cons njs.Consumer) (int, error) {
-	batch, err := cons.Fetch(256, njs.FetchMaxWait(250*time.Millisecond))
+	batch, release, err := fetch(ctx, cons, 256, 250*time.Millisecond)
 	if err != nil {
 		return 0, fmt.Errorf("read the journal: %w", err)
 	}
@@ -281,6 +281,7 @@ func (s *shipper) shipBatch(ctx context.Context, cons njs.Consumer) (int, error)
 		msgs = append(msgs, m)
 		last, pendingAfter = md.Sequence.Stream, md.NumPending
 	}
+	release()
 	if len(msgs) == 0 {
 		return 0, nil
 	}

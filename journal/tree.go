@@ -39,6 +39,18 @@ func (j *Journal) followTree(ctx context.Context) {
 }
 
 func (j *Journal) followOnce(ctx context.Context) error {
+	info, err := j.stream.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("follow the journal stream: %w", err)
+	}
+	if size, _ := j.tree.Size(); info.State.FirstSeq > uint64(size)+1 {
+		// Entries expired before this tree took them: their hashes are in
+		// the archive (checked against the signed checkpoints at the next
+		// publication).
+		if err := j.hashes.seed(ctx, j.tree, int64(info.State.FirstSeq)-1); err != nil {
+			return err
+		}
+	}
 	size, _ := j.tree.Size()
 	cons, err := j.js.OrderedConsumer(ctx, StreamName, njs.OrderedConsumerConfig{
 		DeliverPolicy: njs.DeliverByStartSequencePolicy, OptStartSeq: uint64(size) + 1,
@@ -48,7 +60,7 @@ func (j *Journal) followOnce(ctx context.Context) error {
 	}
 	var lastCP time.Time
 	for ctx.Err() == nil {
-		batch, err := cons.Fetch(1024, njs.FetchMaxWait(200*time.Millisecond))
+		batch, release, err := fetch(ctx, cons, 1024, 200*time.Millisecond)
 		if err != nil {
 			return fmt.Errorf("follow the journal stream: %w", err)
 		}
@@ -72,6 +84,7 @@ func (j *Journal) followOnce(ctx context.Context) error {
 			}
 			hashes = append(hashes, tlog.RecordHash(leaf))
 		}
+		release()
 		if err := batch.Error(); err != nil && !errors.Is(err, njs.ErrNoMessages) && !errors.Is(err, context.DeadlineExceeded) {
 			return fmt.Errorf("follow the journal stream: %w", err)
 		}
@@ -85,6 +98,11 @@ func (j *Journal) followOnce(ctx context.Context) error {
 				return err
 			}
 			lastCP = time.Now()
+		}
+		if j.tree.Publishing() {
+			if err := j.hashes.archive(ctx, j.tree); err != nil {
+				return err
+			}
 		}
 		j.setTreeErr(nil)
 		if d := j.w.dropped.Load(); d > j.reportedLoss {
