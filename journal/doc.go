@@ -89,9 +89,16 @@
 // written: compare with the retention).
 //
 // Each instance builds the tree from the shared stream in its own Dir;
-// all build the same tree, so their checkpoints agree. An instance whose
-// tree starts after entries expired cannot build it (ErrTreeGap, shown by
-// Status and Ready): give it a copy of a peer's journal dir.
+// all build the same tree, so their checkpoints agree (and on a cluster
+// they share one list of them under a publisher lease, as the ledger's).
+// The leaf hashes are also archived for ever in LEDGER_JOURNAL_HASHES (32
+// bytes an entry, in chunks of up to 4,096 written at least every quarter
+// of the retention, so that what is not archived yet has not expired): an
+// instance whose tree starts after entries expired takes their hashes from
+// there and the rest from the stream; the signed checkpoints it then
+// checks its tree against expose a forged archive. Without the archive's
+// chunk it reports the gap (ErrTreeGap, in Status and Ready) rather than
+// build a wrong tree.
 //
 // # Shipping to a collector
 //
