@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -27,6 +28,7 @@ import (
 	"github.com/attestation-ledger/attestation-ledger/internal/follow"
 	"github.com/attestation-ledger/attestation-ledger/internal/provenance"
 	"github.com/attestation-ledger/attestation-ledger/internal/tlsconfig"
+	"github.com/attestation-ledger/attestation-ledger/journal"
 	"github.com/attestation-ledger/attestation-ledger/projections"
 	"github.com/attestation-ledger/attestation-ledger/queries"
 )
@@ -70,6 +72,16 @@ type Config struct {
 	// (mTLS for banks). Checked before anything opens; the service's TLS
 	// configuration is then App.TLS.
 	TLS tlsconfig.Files
+	// SyslogAddr is optional: the host:port of a syslog collector the
+	// security journal is shipped to (RFC 5424 over TCP).
+	SyslogAddr string
+	// SyslogTLSCA is optional: a PEM file of the CA the collector's
+	// certificate chains to; set, the journal is shipped over TLS (RFC
+	// 5425).
+	SyslogTLSCA string
+	// JournalRetention is optional: how long the security journal keeps
+	// its entries (default journal.DefaultRetention, 12 months).
+	JournalRetention time.Duration
 	// Logger is optional (slog.Default by default).
 	Logger *slog.Logger
 	// HTTP is optional: adjusts the HTTP API's configuration before it is
@@ -95,6 +107,12 @@ func (c Config) Validate() error {
 	if c.AuditInterval < 0 {
 		errs = append(errs, errors.New("app: AuditInterval must not be negative"))
 	}
+	if c.JournalRetention < 0 {
+		errs = append(errs, errors.New("app: JournalRetention must not be negative"))
+	}
+	if c.SyslogTLSCA != "" && c.SyslogAddr == "" {
+		errs = append(errs, errors.New("app: SyslogTLSCA needs SyslogAddr"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -105,7 +123,9 @@ type App struct {
 	Store      *jetstream.Store
 	ReadModels *projections.ReadModels
 	Ledger     *integrity.Log
-	Signer     *auth.Signer
+	// Journal is the security journal (package journal).
+	Journal *journal.Journal
+	Signer  *auth.Signer
 	// Keys is the keys dir the service uses (the provenance key loads
 	// from it: Keys.LoadProvenanceKey).
 	Keys     datadir.Keys
@@ -167,6 +187,8 @@ func Start(ctx context.Context, cfg Config) (_ *App, err error) {
 	// One reader of the log feeds the read models and the verifiable log.
 	a.background(runCtx, "log follower", a.followLog)
 	a.background(runCtx, "self-audit", a.auditLoop)
+	a.background(runCtx, "checkpoint journal", a.journalCheckpoints)
+	a.journalStart()
 	return a, nil
 }
 
@@ -217,6 +239,9 @@ func (a *App) open(ctx context.Context, dirs datadir.Layout) (err error) {
 		return fmt.Errorf("start-up check: %w", err)
 	}
 	if err := a.registerLedgerMetrics(); err != nil {
+		return err
+	}
+	if err := a.openJournal(ctx, keys.Dir); err != nil {
 		return err
 	}
 	a.Signer, err = auth.LoadKeyFile(keys.TokenKey)
@@ -337,11 +362,15 @@ func (a *App) auditLoop(ctx context.Context) error {
 			return nil
 		case <-t.C:
 			res := a.Ledger.SelfAudit(ctx, a.Store)
+			entry := journal.Entry{Action: journal.AuditResult, Result: journal.Success, Subject: "ledger",
+				Object: strconv.FormatInt(res.CheckpointSize, 10), Detail: map[string]string{"leaves": strconv.FormatInt(res.Leaves, 10)}}
 			if err := res.Err(); err != nil {
 				a.log.Error("INTEGRITY self-audit failed", "event", "integrity.audit", "err", err, "first_bad_leaf", res.FirstBadLeaf)
+				entry.Result, entry.Detail["firstBadLeaf"] = journal.Failure, strconv.FormatInt(res.FirstBadLeaf, 10)
 			} else {
 				a.log.Info("self-audit passed", "event", "integrity.audit", "leaves", res.Leaves, "checkpoints", res.CheckpointsChecked, "took", res.Duration)
 			}
+			a.record(entry)
 		}
 	}
 }
@@ -360,6 +389,11 @@ func (a *App) ready(ctx context.Context) error {
 	}
 	if res, ok := a.Ledger.LastAudit(); ok && res.Err() != nil {
 		errs = append(errs, res.Err())
+	}
+	if a.Journal != nil {
+		if err := a.Journal.Ready(ctx); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -402,6 +436,7 @@ func (a *App) registerLedgerMetrics() error {
 func (a *App) Close() error {
 	var err error
 	a.closed.Do(func() {
+		a.record(journal.Entry{Action: journal.ServiceStop, Result: journal.Success, Subject: "ledger"})
 		if a.cancel != nil {
 			a.cancel()
 		}
@@ -424,6 +459,7 @@ func (a *App) Close() error {
 
 func (a *App) closeResources() error {
 	var errs []error
+	errs = append(errs, a.closeJournal()) // before the store it publishes to
 	if a.Ledger != nil {
 		errs = append(errs, a.Ledger.Close())
 	}

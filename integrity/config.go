@@ -48,6 +48,13 @@ type Config struct {
 	// WARNING: the origin is part of every published checkpoint and of the
 	// verifier key; never change it once checkpoints are published.
 	Origin string
+	// KeyName is optional: the name of the signing key kept in KeyDir, when
+	// it is not Origin. The log then signs with that key's Ed25519 seed
+	// under a key named Origin (the note key name must be the origin), so
+	// that a second log of the deployment (the security journal,
+	// "<origin>/journal") has its own origin and verifier key without a
+	// second secret to keep. Default: Origin.
+	KeyName string
 	// CheckpointInterval is optional: while the log grows, Run publishes a
 	// checkpoint at most this often. Default: DefaultCheckpointInterval.
 	CheckpointInterval time.Duration
@@ -90,6 +97,9 @@ func (c *Config) setDefaults() {
 	if c.Origin == "" {
 		c.Origin = DefaultOrigin
 	}
+	if c.KeyName == "" {
+		c.KeyName = c.Origin
+	}
 	if c.CheckpointInterval == 0 {
 		c.CheckpointInterval = DefaultCheckpointInterval
 	}
@@ -121,6 +131,9 @@ func (c Config) Validate() error {
 	}
 	if c.Origin != "" && !validKeyName(c.Origin) {
 		errs = append(errs, fmt.Errorf("integrity config: Origin %q must be non-empty UTF-8 without spaces, control characters or '+'", c.Origin))
+	}
+	if c.KeyName != "" && !validKeyName(c.KeyName) {
+		errs = append(errs, fmt.Errorf("integrity config: KeyName %q must be non-empty UTF-8 without spaces, control characters or '+'", c.KeyName))
 	}
 	if c.CheckpointInterval < 0 {
 		errs = append(errs, fmt.Errorf("integrity config: CheckpointInterval %v is negative", c.CheckpointInterval))

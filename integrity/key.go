@@ -34,6 +34,7 @@ const (
 
 // key is the checkpoint signing key.
 type key struct {
+	skey     string
 	signer   note.Signer
 	verifier note.Verifier
 	vkey     string
@@ -158,5 +159,26 @@ func newKey(skey, vkey, name string) (*key, error) {
 	if !v.Verify(msg, sig) {
 		return nil, fmt.Errorf("verifier key does not verify the checkpoint key's signatures")
 	}
-	return &key{signer: s, verifier: v, vkey: vkey}, nil
+	return &key{skey: skey, signer: s, verifier: v, vkey: vkey}, nil
+}
+
+// renamed returns the key with the same Ed25519 seed under another name
+// (see Config.KeyName): a note key's name is part of its key hash, so the
+// renamed key has its own verifier key.
+func (k *key) renamed(name string) (*key, error) {
+	parts := strings.SplitN(k.skey, "+", 5)
+	if len(parts) != 5 {
+		return nil, errors.New("checkpoint key: malformed signer key")
+	}
+	raw, err := base64.StdEncoding.DecodeString(parts[4])
+	if err != nil || len(raw) != 1+ed25519.SeedSize || raw[0] != 1 {
+		return nil, errors.New("checkpoint key: not an Ed25519 signer key")
+	}
+	pub := ed25519.NewKeyFromSeed(raw[1:]).Public().(ed25519.PublicKey)
+	vkey, err := note.NewEd25519VerifierKey(name, pub)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint key named %q: %w", name, err)
+	}
+	vparts := strings.SplitN(vkey, "+", 3)
+	return newKey("PRIVATE+KEY+"+name+"+"+vparts[1]+"+"+parts[4], vkey, name)
 }

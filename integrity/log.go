@@ -84,9 +84,14 @@ func openParts(cfg Config) (*Log, error) {
 	if err := os.MkdirAll(cfg.KeyDir, 0o700); err != nil {
 		return nil, err
 	}
-	k, err := loadOrCreateKey(cfg.KeyDir, cfg.Origin)
+	k, err := loadOrCreateKey(cfg.KeyDir, cfg.KeyName)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.KeyName != cfg.Origin {
+		if k, err = k.renamed(cfg.Origin); err != nil {
+			return nil, err
+		}
 	}
 	t, err := openTree(cfg.Dir, cfg.Logger)
 	if err != nil {
@@ -177,15 +182,57 @@ func (l *Log) Append(ctx context.Context, events ...eventstore.Envelope) (int64,
 		}
 		hashes[i] = LeafHash(entry)
 	}
-	size, err := l.tree.append(int64(events[0].Position)-1, hashes)
+	if events[0].Position == 0 {
+		return 0, fmt.Errorf("append leaves: %w: position 0", ErrOutOfOrder)
+	}
+	return l.AppendHashes(ctx, int64(events[0].Position)-1, hashes...)
+}
+
+// AppendHashes adds leaves given by their leaf hashes (LeafHash of their
+// entries) as leaves first, first+1, …, durably: first must be Size(), or
+// it fails with ErrOutOfOrder and appends nothing. It returns the new
+// size. It is how a log whose leaves are not ledger events (the security
+// journal) uses the tree; Append is it for events.
+func (l *Log) AppendHashes(ctx context.Context, first int64, hashes ...tlog.Hash) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("append leaves: %w", err)
+	}
+	if len(hashes) == 0 {
+		size, _ := l.Size()
+		return size, nil
+	}
+	size, err := l.tree.append(first, hashes)
 	if err != nil {
-		return size, fmt.Errorf("append leaves at position %d: %w", events[0].Position, err)
+		return size, fmt.Errorf("append leaves at position %d: %w", first+1, err)
 	}
 	l.mu.Lock()
 	close(l.grown)
 	l.grown = make(chan struct{})
 	l.mu.Unlock()
 	return size, nil
+}
+
+// LeafHashes returns the leaf hashes of leaves [from, to) of the committed
+// tree (ErrBadRequest unless 0 ≤ from ≤ to ≤ Size()). They outlive the
+// entries: a log whose old entries expire keeps proving the rest with them.
+func (l *Log) LeafHashes(from, to int64) ([]tlog.Hash, error) {
+	var out []tlog.Hash
+	err := l.tree.view(func(size int64, _ tlog.Hash, r tlog.HashReader) error {
+		if from < 0 || to < from || to > size {
+			return fmt.Errorf("%w: leaves %d to %d of a tree of %d", ErrBadRequest, from, to, size)
+		}
+		idx := make([]int64, 0, to-from)
+		for i := from; i < to; i++ {
+			idx = append(idx, tlog.StoredHashIndex(0, i))
+		}
+		var err error
+		out, err = r.ReadHashes(idx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read leaf hashes: %w", err)
+	}
+	return out, nil
 }
 
 // checkAgainst checks that the tree, if at least as large as c, has c's

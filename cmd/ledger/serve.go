@@ -41,7 +41,8 @@ func newServeCommand() *cobra.Command {
 		},
 	}
 	addSettingFlags(cmd, "data-dir", "keys-dir", "replicas", "http-addr", "nats-url", "nats-creds", "nats-monitor-url", "nats-listen", "origin",
-		"jwks-url", "jwt-issuer", "jwt-audience", "token-lifetimes", "tls-cert", "tls-key", "tls-client-ca", "log-level")
+		"jwks-url", "jwt-issuer", "jwt-audience", "token-lifetimes", "tls-cert", "tls-key", "tls-client-ca",
+		"syslog-addr", "syslog-tls-ca", "journal-retention", "log-level")
 	addSettingFlags(cmd, quotaKeys...)
 	return cmd
 }
@@ -52,8 +53,13 @@ func appConfig(v *viper.Viper, log *slog.Logger) (app.Config, error) {
 	if err != nil || replicas < 1 {
 		return app.Config{}, fmt.Errorf("replicas %q: want a number from 1 (3 on a 3-node cluster)", v.GetString("replicas"))
 	}
+	retention, err := durationFlag(v, "journal-retention")
+	if err != nil || retention < time.Second {
+		return app.Config{}, fmt.Errorf("journal-retention %q: want a duration of at least 1s, such as 8760h", v.GetString("journal-retention"))
+	}
 	cfg := app.Config{
 		DataDir: v.GetString("data-dir"), KeysDir: v.GetString("keys-dir"), Replicas: replicas,
+		SyslogAddr: v.GetString("syslog-addr"), SyslogTLSCA: v.GetString("syslog-tls-ca"), JournalRetention: retention,
 		NATSURL: v.GetString("nats-url"), NATSCredentials: v.GetString("nats-creds"), NATSMonitorURL: v.GetString("nats-monitor-url"),
 		NATSListen: v.GetString("nats-listen"), Origin: v.GetString("origin"), Logger: log,
 		TLS: tlsconfig.Files{Cert: v.GetString("tls-cert"), Key: v.GetString("tls-key"), ClientCA: v.GetString("tls-client-ca")},

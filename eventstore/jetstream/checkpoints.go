@@ -33,9 +33,11 @@ const hdrCheckpointSize = "Ledger-Tree-Size"
 // loser is told with eventstore.ErrConcurrency and reads what it missed).
 // It is safe for concurrent use.
 type Checkpoints struct {
-	js     njs.JetStream
-	nc     *nats.Conn
-	stream njs.Stream
+	js      njs.JetStream
+	nc      *nats.Conn
+	stream  njs.Stream
+	name    string // the stream's name
+	subject string // the subject every checkpoint is published on
 }
 
 // StoredCheckpoint is one published checkpoint as stored.
@@ -51,15 +53,34 @@ type StoredCheckpoint struct {
 // Checkpoints opens the list of published checkpoints, creating its stream
 // if needed.
 func (s *Store) Checkpoints(ctx context.Context) (*Checkpoints, error) {
+	return s.CheckpointList(ctx, CheckpointsStream, checkpointsSubject, "attestation ledger: published signed checkpoints of the verifiable log")
+}
+
+// JournalCheckpointsStream is the stream of the security journal's
+// published signed checkpoints (package journal), like CheckpointsStream.
+//
+// WARNING: persisted; never rename the stream or its subject.
+const JournalCheckpointsStream = "LEDGER_JOURNAL_CHECKPOINTS"
+
+// JournalCheckpoints opens the list of the security journal's published
+// checkpoints, creating its stream if needed.
+func (s *Store) JournalCheckpoints(ctx context.Context) (*Checkpoints, error) {
+	return s.CheckpointList(ctx, JournalCheckpointsStream, "ledger-journal-checkpoints.published",
+		"attestation ledger: published signed checkpoints of the security journal")
+}
+
+// CheckpointList opens a list of published checkpoints kept in the
+// stream name on subject, creating the stream if needed.
+func (s *Store) CheckpointList(ctx context.Context, name, subject, description string) (*Checkpoints, error) {
 	if s.isClosed() {
 		return nil, eventstore.ErrClosed
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ConnectTimeout)
 	defer cancel()
 	st, err := s.js.CreateOrUpdateStream(ctx, njs.StreamConfig{
-		Name:        CheckpointsStream,
-		Description: "attestation ledger: published signed checkpoints of the verifiable log",
-		Subjects:    []string{checkpointsSubject},
+		Name:        name,
+		Description: description,
+		Subjects:    []string{subject},
 		Storage:     njs.FileStorage,
 		Replicas:    s.replicas(),
 		Discard:     njs.DiscardNew,
@@ -72,7 +93,7 @@ func (s *Store) Checkpoints(ctx context.Context) (*Checkpoints, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open checkpoints: %w", translate(err))
 	}
-	return &Checkpoints{js: s.js, nc: s.nc, stream: st}, nil
+	return &Checkpoints{js: s.js, nc: s.nc, stream: st, name: name, subject: subject}, nil
 }
 
 // replicas is the ledger stream's replica count, which every stream and
@@ -88,10 +109,10 @@ func (s *Store) replicas() int {
 // the one of sequence after (0: the first). It fails with
 // eventstore.ErrConcurrency if another checkpoint was published after it.
 func (c *Checkpoints) Append(ctx context.Context, after uint64, size int64, note []byte) (uint64, error) {
-	msg := nats.NewMsg(checkpointsSubject)
+	msg := nats.NewMsg(c.subject)
 	msg.Data = note
 	msg.Header.Set(hdrCheckpointSize, strconv.FormatInt(size, 10))
-	ack, err := c.js.PublishMsg(ctx, msg, njs.WithExpectLastSequence(after), njs.WithExpectStream(CheckpointsStream))
+	ack, err := c.js.PublishMsg(ctx, msg, njs.WithExpectLastSequence(after), njs.WithExpectStream(c.name))
 	if err != nil {
 		if code, ok := apiCode(err); ok && (code == codeWrongLastSequence || code == codeWrongLastSequenceConstant) {
 			return 0, fmt.Errorf("publish checkpoint %d after #%d: %w", size, after, eventstore.ErrConcurrency)
@@ -108,7 +129,7 @@ func (c *Checkpoints) Read(ctx context.Context, from uint64, limit int) ([]Store
 	}
 	var out []StoredCheckpoint
 	for seq := from; len(out) < limit; seq++ {
-		m, err := c.stream.GetMsg(ctx, seq, njs.WithGetMsgSubject(checkpointsSubject))
+		m, err := c.stream.GetMsg(ctx, seq, njs.WithGetMsgSubject(c.subject))
 		if errors.Is(err, njs.ErrMsgNotFound) {
 			// Past the end (the list has no gaps: delete is denied).
 			return out, nil
@@ -140,7 +161,7 @@ func (c *Checkpoints) Last(ctx context.Context) (uint64, error) {
 // once; the poll is a backstop for a missed wake-up.
 func (c *Checkpoints) Wait(ctx context.Context, after uint64, poll time.Duration) error {
 	ch := make(chan *nats.Msg, 1)
-	sub, err := c.nc.ChanSubscribe(checkpointsSubject, ch)
+	sub, err := c.nc.ChanSubscribe(c.subject, ch)
 	if err == nil {
 		defer func() { _ = sub.Unsubscribe() }()
 	}

@@ -70,3 +70,29 @@ func Lease(ctx context.Context, s *jetstream.Store, holder string, ttl time.Dura
 	}
 	return l, nil
 }
+
+// JournalLeaseName names the security journal's checkpoint publisher
+// lease in the leases bucket.
+//
+// WARNING: persisted; never rename it.
+const JournalLeaseName = "journal-checkpoint-publisher"
+
+// OpenJournal opens the shared list of the security journal's
+// checkpoints (package journal) of the store's cluster.
+func OpenJournal(ctx context.Context, s *jetstream.Store) (*Store, error) {
+	c, err := s.JournalCheckpoints(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{c: c, poll: DefaultPoll}, nil
+}
+
+// JournalLease opens the security journal's checkpoint publisher lease
+// for holder; ttl must be the same for every instance.
+func JournalLease(ctx context.Context, s *jetstream.Store, holder string, ttl time.Duration) (*jetstream.Lease, error) {
+	l, err := s.Lease(ctx, JournalLeaseName, holder, ttl)
+	if err != nil {
+		return nil, fmt.Errorf("open the journal's checkpoint publisher lease: %w", err)
+	}
+	return l, nil
+}
