@@ -33,6 +33,7 @@ const (
 	ListAttestations  Action = "list attestations"
 	ReadCompany       Action = "read a company"
 	ReadHistory       Action = "read a company's history"
+	ReadAccessLog     Action = "read who looked at a company's file"
 	ReadEvents        Action = "read the global log"
 	ReadReport        Action = "read a report"
 	ProveAttestation  Action = "prove an attestation"
@@ -130,6 +131,7 @@ var policy = map[Action]map[domain.Role]rule{
 	ListAttestations:  {company: owner, bank: owner, auditor: anyone, regulator: anyone, admin: anyone},
 	ReadCompany:       {company: related, bank: related, auditor: anyone, regulator: anyone, admin: anyone},
 	ReadHistory:       {auditor: anyone, admin: anyone},
+	ReadAccessLog:     {company: owner, auditor: anyone},
 	ReadEvents:        {auditor: anyone, admin: anyone},
 	ReadReport:        {regulator: anyone, auditor: anyone, admin: anyone},
 	ProveAttestation:  {company: owner, bank: owner, auditor: anyone, admin: anyone},

@@ -300,6 +300,10 @@ func (a *App) serveHTTP(ctx, runCtx context.Context) error {
 		Registry: a.Registry, Ready: a.ready, Untrusted: a.provenance.Untrusted, Logger: a.cfg.Logger.With("component", "http"),
 		Revocations: revoked, Revoker: revocations,
 	}
+	if a.Journal != nil {
+		hc.SecurityEvents = newJournalSink(a.Journal, a.log.With("component", "journal"))
+		hc.AccessLog = a.accessLog
+	}
 	if a.cfg.HTTP != nil {
 		a.cfg.HTTP(&hc)
 	}

@@ -2,6 +2,7 @@ package queries
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -169,4 +170,23 @@ func (s *Service) Report(ctx context.Context, who domain.Actor, q projections.Re
 		return nil, err
 	}
 	return s.rm.Report(ctx, q)
+}
+
+// AccessLogObjects returns what the journal names a company's file by:
+// its SIREN and the numbers of its attestations, for "who looked at my
+// file" (the owner company, auditors). A company without a record yet
+// has only its SIREN.
+func (s *Service) AccessLogObjects(ctx context.Context, who domain.Actor, siren domain.SIREN) ([]string, error) {
+	if err := access.Check(who, access.ReadAccessLog, access.RelationOf(who, siren.String(), "")); err != nil {
+		return nil, err
+	}
+	objects := []string{siren.String()}
+	v, err := s.rm.Company(ctx, siren.String())
+	if errors.Is(err, domain.ErrNotFound) {
+		return objects, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return append(objects, v.Attestations...), nil
 }

@@ -50,6 +50,7 @@ func (s *Server) rebuildProjections(w http.ResponseWriter, r *http.Request) erro
 	defer rebuilding.Unlock()
 	p := principalOf(r.Context())
 	s.log.InfoContext(r.Context(), "admin action: projections rebuild", "event", "admin.projections.rebuild", "subject", p.Subject, "request_id", requestIDOf(r.Context()))
+	recordAdmin(r, "projections-rebuild", "read-models")
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
 	enc := json.NewEncoder(w)

@@ -83,6 +83,7 @@ func (s *Server) recordStateDecision(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
+	recordAdmin(r, "state-decision", r.PathValue("requestId"))
 	writeJSON(w, http.StatusOK, v)
 	return nil
 }

@@ -186,6 +186,7 @@ func (s *Server) getAttestationProof(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
+	recordRead(r, RecordAttestation, n.String(), "proof")
 	writeJSON(w, http.StatusOK, p)
 	return nil
 }

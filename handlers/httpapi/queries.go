@@ -93,6 +93,7 @@ func (s *Server) getAttestation(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	recordRead(r, RecordAttestation, n.String(), "record")
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(append(view, '\n'))
@@ -112,6 +113,7 @@ func (s *Server) getAttestationAsOf(w http.ResponseWriter, r *http.Request, n do
 	if err != nil {
 		return err
 	}
+	recordRead(r, RecordAttestation, n.String(), "asOf")
 	writeJSON(w, http.StatusOK, v)
 	return nil
 }
@@ -175,6 +177,7 @@ func (s *Server) getCompany(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	recordRead(r, RecordCompany, siren.String(), "record")
 	writeJSON(w, http.StatusOK, v)
 	return nil
 }
@@ -197,6 +200,7 @@ func (s *Server) getHistory(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	recordRead(r, RecordCompany, siren.String(), "history")
 	writeJSON(w, http.StatusOK, map[string]any{"siren": siren.String(), "items": envs})
 	return nil
 }

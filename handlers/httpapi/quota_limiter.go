@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -266,9 +267,12 @@ func (l *limiter) refuse(r *http.Request, role, key, limit string) error {
 		l.suppressed.Add(1)
 		return errThrottled
 	}
+	suppressed := l.suppressed.Swap(0)
 	l.log.WarnContext(r.Context(), "requests throttled", "event", "http.throttled", "role", role, "principal", key,
 		"limit", limit, "path", r.URL.Path, "request_id", requestIDOf(r.Context()),
-		"remote", r.RemoteAddr, "not_logged_since_last", l.suppressed.Swap(0))
+		"remote", r.RemoteAddr, "not_logged_since_last", suppressed)
+	securityOf(r.Context()).record(r, KindThrottle, limit, key, map[string]string{
+		"role": role, "refused": strconv.FormatInt(suppressed+1, 10)})
 	return errThrottled
 }
 

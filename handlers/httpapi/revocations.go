@@ -54,6 +54,7 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.Revocations != nil {
 		s.cfg.Revocations.Add(rev) // at once here; the others learn it from the cluster
 	}
+	recordAdmin(r, "token-revoke", rev.JTI)
 	s.log.InfoContext(r.Context(), "admin action: token revoked", "event", "admin.token.revoke", "jti", rev.JTI,
 		"until", rev.Until, "subject", p.Subject, "request_id", requestIDOf(r.Context()))
 	writeJSON(w, http.StatusCreated, rev)

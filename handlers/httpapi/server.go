@@ -60,6 +60,10 @@ type Config struct {
 	Quotas *Quotas
 	// Logger is optional (slog.Default by default).
 	Logger *slog.Logger
+	// AccessLog is optional: the reads of a company's file, from the
+	// security journal (GET /v1/companies/{siren}/access-log answers 503
+	// without it).
+	AccessLog AccessLog
 	// SecurityEvents is optional: receives every authentication and
 	// denial (they are logged and counted in any case).
 	SecurityEvents SecurityEvents
@@ -223,6 +227,7 @@ func (s *Server) endpoints() []endpoint {
 		{"GET /v1/attestations", s.authed(roles(access.ListAttestations), s.listAttestations)},
 		{"GET /v1/companies/{siren}", s.authed(roles(access.ReadCompany), s.getCompany)},
 		{"GET /v1/companies/{siren}/history", s.authed(roles(access.ReadHistory), s.getHistory)},
+		{"GET /v1/companies/{siren}/access-log", s.authed(roles(access.ReadAccessLog), s.getAccessLog)},
 		{"GET /v1/events", s.authed(roles(access.ReadEvents), s.getEvents)},
 		{"GET /v1/reports/pge", s.authed(roles(access.ReadReport), s.getReport)},
 
