@@ -71,6 +71,15 @@ func (in *instance) kill() {
 // call sends a JSON request and decodes the answer into out (if not nil).
 func call(t *testing.T, method, url, token string, body any, out any) int {
 	t.Helper()
+	return sendJSON(method, url, token, body, out)
+}
+
+// testClient bounds every call of the deployment tests.
+var testClient = &http.Client{Timeout: 30 * time.Second}
+
+// sendJSON sends a JSON request with headers (name, value, …) and decodes
+// the answer into out (if not nil); 0 when no answer came.
+func sendJSON(method, url, token string, body any, out any, headers ...string) int {
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -81,7 +90,10 @@ func call(t *testing.T, method, url, token string, body any, out any) int {
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := testClient.Do(req)
 	if err != nil {
 		return 0
 	}

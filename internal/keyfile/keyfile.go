@@ -65,35 +65,49 @@ func Create(path string, mode fs.FileMode, data []byte) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create keys dir: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	tmp, err := writeTemp(path, mode, data)
 	if err != nil {
-		return fmt.Errorf("create key %s: %w", path, err)
+		return err
 	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return fmt.Errorf("create key %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write key %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("sync key %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("close key %s: %w", path, err)
-	}
+	defer os.Remove(tmp)
 	// link(2) fails if path exists: two processes creating the same key
 	// at once cannot overwrite each other's.
-	if err := os.Link(tmp.Name(), path); err != nil {
+	if err := os.Link(tmp, path); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("create key %s: %w", path, fs.ErrExist)
 		}
 		return fmt.Errorf("create key %s: %w", path, err)
 	}
 	return syncDir(dir)
+}
+
+// writeTemp writes data, synced, with mode, to a new temporary file beside
+// path, and returns its name; the caller links or renames it into place
+// and removes it.
+func writeTemp(path string, mode fs.FileMode, data []byte) (string, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return "", fmt.Errorf("write key %s: %w", path, err)
+	}
+	fail := func(err error) (string, error) {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return "", fmt.Errorf("write key %s: %w", path, err)
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		return fail(err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		return fail(err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return "", fmt.Errorf("write key %s: %w", path, err)
+	}
+	return tmp.Name(), nil
 }
 
 // syncDir makes a new directory entry in dir durable.
