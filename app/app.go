@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -125,6 +126,9 @@ type App struct {
 	Ledger     *integrity.Log
 	// Journal is the security journal (package journal).
 	Journal *journal.Journal
+	// journalOf is Journal for the background work that may start before
+	// it opens or run after it closes (the provenance check's callback).
+	journalOf atomic.Pointer[journal.Journal]
 	Signer  *auth.Signer
 	// Keys is the keys dir the service uses (the provenance key loads
 	// from it: Keys.LoadProvenanceKey).

@@ -63,6 +63,7 @@ func (a *App) openJournal(ctx context.Context, keysDir string) error {
 		return fmt.Errorf("open the security journal: %w", err)
 	}
 	a.Journal = j
+	a.journalOf.Store(j)
 	return a.registerJournalMetrics()
 }
 
@@ -120,6 +121,7 @@ func (a *App) closeJournal() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	a.journalOf.Store(nil)
 	err := a.Journal.Close(ctx)
 	a.Journal = nil
 	if err != nil {

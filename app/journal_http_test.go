@@ -12,6 +12,7 @@ import (
 	"github.com/attestation-ledger/attestation-ledger/app"
 	"github.com/attestation-ledger/attestation-ledger/auth"
 	"github.com/attestation-ledger/attestation-ledger/domain"
+	"github.com/attestation-ledger/attestation-ledger/eventstore"
 	"github.com/attestation-ledger/attestation-ledger/journal"
 )
 
@@ -138,4 +139,36 @@ func TestSecurityEventsAreJournaledAndTheCompanySeesWhoLooked(t *testing.T) {
 func itoa(n uint64) string {
 	b, _ := json.Marshal(n)
 	return string(b)
+}
+
+// An event the ledger did not write (no provenance: appended straight to
+// the store) is journaled as untrusted, named by its position.
+func TestUntrustedEventsAreJournaled(t *testing.T) {
+	a, err := app.Start(t.Context(), app.Config{DataDir: t.TempDir(), Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	res, err := a.Store.Append(t.Context(), "company-356000000", eventstore.Any(), eventstore.NewEvent{
+		ID: "forged-1", Type: "attestation.issued", SchemaVersion: 1, OccurredAt: time.Now(),
+		Actor: eventstore.Actor{Role: "bank", ID: "30003"}, Data: json.RawMessage(`{"number":"PGE-0000-0000-0000-0000"}`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos := itoa(res.Position)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		p, err := a.Journal.Query(t.Context(), journal.Query{Objects: []string{pos}, Actions: []journal.Action{journal.EventUntrusted}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Records) == 1 && p.Records[0].Detail["stream"] == "company-356000000" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("untrusted event at %s not journaled: %+v", pos, p.Records)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/attestation-ledger/attestation-ledger/eventstore"
 	"github.com/attestation-ledger/attestation-ledger/internal/provenance"
+	"github.com/attestation-ledger/attestation-ledger/journal"
 )
 
 // provenanceFrom is the deployment setting: the first position whose event
@@ -48,6 +49,10 @@ func (a *App) openProvenance(ctx context.Context, current provenance.Key, older 
 	k.OnUntrusted(func(env eventstore.Envelope, err error) {
 		a.log.Error("SECURITY: an event of the store was not written by the ledger; it is kept as evidence and used by nothing",
 			"position", env.Position, "stream", env.Stream, "type", env.Type, "id", env.ID, "err", err)
+		if j := a.journalOf.Load(); j != nil {
+			_ = j.Record(journal.Entry{Action: journal.EventUntrusted, Result: journal.Denied, Subject: "ledger",
+				Object: strconv.FormatUint(env.Position, 10), Detail: map[string]string{"stream": env.Stream, "type": env.Type}})
+		}
 	})
 	untrusted := prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "ledger_untrusted_events_total",
