@@ -340,13 +340,19 @@ func (a *App) followLog(ctx context.Context) error {
 		if err == nil || ctx.Err() != nil {
 			return nil
 		}
-		if errs.KindOf(err) != errs.Unavailable {
+		full := diskFull(err)
+		if errs.KindOf(err) != errs.Unavailable && !full {
 			return err
 		}
 		if time.Since(started) > time.Minute {
 			backoff = 250 * time.Millisecond // a new outage
 		}
-		a.log.Warn("log follower: the store is unavailable; following again from the checkpoints", "retry_in", backoff, "err", err)
+		if full {
+			// Nothing unsaved was acknowledged: wait for space, not ready.
+			a.log.Error("log follower: the data dir's disk is full; following again when there is space", "retry_in", backoff, "err", err)
+		} else {
+			a.log.Warn("log follower: the store is unavailable; following again from the checkpoints", "retry_in", backoff, "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return nil
@@ -389,6 +395,9 @@ func (a *App) auditLoop(ctx context.Context) error {
 // passed.
 func (a *App) ready(ctx context.Context) error {
 	var errs []error
+	if err := checkDisk(a.cfg.DataDir); err != nil {
+		errs = append(errs, err)
+	}
 	if err := a.Store.Replaced(); err != nil {
 		errs = append(errs, err)
 	}

@@ -174,6 +174,9 @@ func (t *tree) view(fn func(size int64, root tlog.Hash, r tlog.HashReader) error
 func (t *tree) append(first int64, leaves []tlog.Hash) (size int64, err error) {
 	t.wmu.Lock()
 	defer t.wmu.Unlock()
+	if err := t.heal(); err != nil {
+		return 0, err
+	}
 	t.mu.RLock()
 	st, broken, closed := t.st, t.broken, t.f == nil
 	front := st.front.clone()
@@ -213,6 +216,25 @@ func (t *tree) append(first int64, leaves []tlog.Hash) (size int64, err error) {
 	t.st = treeState{size: size, root: root, front: front}
 	t.mu.Unlock()
 	return size, nil
+}
+
+// heal brings a tree whose last write failed (a full disk, a passing I/O
+// error) back to its last commit from what is on disk, as opening it
+// would, so that appends go on once the cause is gone; until then it
+// fails again and the tree stays unusable. Called with wmu held.
+func (t *tree) heal() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.broken == nil || t.f == nil {
+		return nil
+	}
+	cause := t.broken
+	if err := t.recover(); err != nil {
+		return fmt.Errorf("tree unusable since a failed write (%w), and not recovered yet: %w", cause, err)
+	}
+	t.broken = nil
+	t.log.Warn("integrity: tree back to its last commit after a failed write", "size", t.st.size, "failed_write", cause)
+	return nil
 }
 
 func (t *tree) commit(at int64, hashes []byte, size int64, root tlog.Hash) error {

@@ -242,6 +242,17 @@ func (r *ReadModels) runRouter(ctx context.Context, ctl *runControl, log LogRead
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- router.Run(rctx) }()
+	// A router closed while it is still starting its handlers waits its
+	// whole CloseTimeout for them (seen after a follower failed at once, on
+	// a full disk): let it start first.
+	select {
+	case <-router.Running():
+	case err := <-done:
+		if err == nil {
+			err = ctx.Err()
+		}
+		return err
+	}
 	stop := func() {
 		cancel()
 		if err := router.Close(); err != nil {
