@@ -129,7 +129,7 @@ type App struct {
 	// journalOf is Journal for the background work that may start before
 	// it opens or run after it closes (the provenance check's callback).
 	journalOf atomic.Pointer[journal.Journal]
-	Signer  *auth.Signer
+	Signer    *auth.Signer
 	// Keys is the keys dir the service uses (the provenance key loads
 	// from it: Keys.LoadProvenanceKey).
 	Keys     datadir.Keys
