@@ -137,31 +137,61 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 			hosts[i] = "127.0.0.1"
 		}
 	}
-	for i := range opts.Nodes {
+	// A free port found on loopback can be taken by another process
+	// (another test) before the node binds it: then start again on others.
+	for attempt := 1; ; attempt++ {
+		err := c.startNodes(ctx, hosts)
+		if err == nil {
+			break
+		}
+		if opts.Isolated || attempt == 3 || !c.portTaken() {
+			return nil, err
+		}
+		for _, n := range c.nodes {
+			_ = n.Kill()
+			_ = os.RemoveAll(n.dir) // a new cluster, not one that met the old ports
+		}
+		c.nodes = nil
+	}
+	ok = true
+	return c, nil
+}
+
+// startNodes makes, configures and starts the nodes, and waits until they
+// are healthy.
+func (c *Cluster) startNodes(ctx context.Context, hosts []string) error {
+	var err error
+	for i := range c.opts.Nodes {
 		n := &Node{Name: "n" + strconv.Itoa(i+1), Host: hosts[i], c: c, idx: i}
-		n.dir = filepath.Join(opts.Dir, n.Name)
-		if opts.Isolated {
+		n.dir = filepath.Join(c.opts.Dir, n.Name)
+		if c.opts.Isolated {
 			n.ClientPort, n.ClusterPort, n.MonitorPort = 4222, 6222, 8222
 		} else if n.ClientPort, n.ClusterPort, n.MonitorPort, err = freePorts3(); err != nil {
-			return nil, err
+			return err
 		}
 		c.nodes = append(c.nodes, n)
 	}
 	for _, n := range c.nodes {
 		if err := n.writeConfig(); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	for _, n := range c.nodes {
 		if err := n.Start(); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	if err := c.WaitHealthy(ctx); err != nil {
-		return nil, err
+	return c.WaitHealthy(ctx)
+}
+
+// portTaken reports whether a node's log says its port was taken.
+func (c *Cluster) portTaken() bool {
+	for _, n := range c.nodes {
+		if b, err := os.ReadFile(n.LogPath()); err == nil && strings.Contains(string(b), "address already in use") {
+			return true
+		}
 	}
-	ok = true
-	return c, nil
+	return false
 }
 
 // Nodes returns the cluster's nodes, n1 first.
