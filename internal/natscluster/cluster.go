@@ -139,13 +139,18 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	// A free port found on loopback can be taken by another process
 	// (another test) before the node binds it: then start again on others.
+	// A node that exits while starting for another reason is given the
+	// same second chance (its log is kept in the error of the last try).
 	for attempt := 1; ; attempt++ {
 		err := c.startNodes(ctx, hosts)
 		if err == nil {
 			break
 		}
-		if opts.Isolated || attempt == 3 || !c.portTaken() {
+		if opts.Isolated || attempt == 3 {
 			return nil, err
+		}
+		if !c.portTaken() {
+			c.logTail(err)
 		}
 		for _, n := range c.nodes {
 			_ = n.Kill()
@@ -182,6 +187,19 @@ func (c *Cluster) startNodes(ctx context.Context, hosts []string) error {
 		}
 	}
 	return c.WaitHealthy(ctx)
+}
+
+// logTail keeps the end of each node's log in the test output's stead: it
+// is about to be removed.
+func (c *Cluster) logTail(cause error) {
+	for _, n := range c.nodes {
+		if b, err := os.ReadFile(n.LogPath()); err == nil {
+			if len(b) > 2000 {
+				b = b[len(b)-2000:]
+			}
+			fmt.Fprintf(os.Stderr, "natscluster: starting again after %v; %s's log ended:\n%s\n", cause, n.Name, b)
+		}
+	}
 }
 
 // portTaken reports whether a node's log says its port was taken.
