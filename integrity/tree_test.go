@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -72,5 +74,42 @@ func TestTreePersistsAcrossReopen(t *testing.T) {
 	}
 	if got := tlog.StoredHashCount(300) * tlog.HashSize; fileSize(t, cfg.Dir, hashesName) != got {
 		t.Fatalf("hash file has %d bytes, want %d", fileSize(t, cfg.Dir, hashesName), got)
+	}
+}
+
+// A write of the tree that fails (a full disk, here a directory in the
+// way of the commit record) leaves it at its last commit; appends fail
+// while the cause lasts and go on, to the right roots, once it is gone,
+// with no reopening.
+func TestTreeHealsAfterAFailedWrite(t *testing.T) {
+	rng := newRand(t)
+	envs := readAll(t, newStore(t, rng, 10))
+	roots := refRoots(t, envs)
+	cfg := testConfig(t)
+	l := openLog(t, cfg)
+	ctx := context.Background()
+	if _, err := l.Append(ctx, envs[:5]...); err != nil {
+		t.Fatal(err)
+	}
+	blocker := filepath.Join(cfg.Dir, sizeName+".tmp")
+	if err := os.MkdirAll(filepath.Join(blocker, "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := l.Append(ctx, envs[5:8]...); err == nil {
+			t.Fatal("an append succeeded while the commit record could not be written")
+		}
+		if size, root := l.Size(); size != 5 || !bytes.Equal(root[:], roots[5]) {
+			t.Fatalf("after a failed write the tree is at %d, want its last commit, 5", size)
+		}
+	}
+	if err := os.RemoveAll(blocker); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(ctx, envs[5:]...); err != nil {
+		t.Fatalf("append once the cause is gone: %v", err)
+	}
+	if size, root := l.Size(); size != 10 || !bytes.Equal(root[:], roots[10]) {
+		t.Fatalf("tree at %d after healing, want 10 with the reference root", size)
 	}
 }
