@@ -125,8 +125,8 @@ func covering(ctx context.Context, l *integrity.Log, size int64) (integrity.Sign
 	return cp, err == nil
 }
 
-func checkJournal(ctx context.Context, j *journal.Journal, a *analysis) LogIntegrity {
-	li := LogIntegrity{Available: true}
+func checkJournal(ctx context.Context, j *journal.Journal, a *analysis) (li LogIntegrity) {
+	li = LogIntegrity{Available: true}
 	st := j.Status()
 	li.Journal = &st
 	tree := j.Tree()
@@ -178,11 +178,11 @@ func checkJournal(ctx context.Context, j *journal.Journal, a *analysis) LogInteg
 	return li
 }
 
-func checkLedger(ctx context.Context, l *integrity.Log, a *analysis) LogIntegrity {
+func checkLedger(ctx context.Context, l *integrity.Log, a *analysis) (li LogIntegrity) {
 	if l == nil {
 		return LogIntegrity{Checks: []Check{}}
 	}
-	li := LogIntegrity{Available: true}
+	li = LogIntegrity{Available: true}
 	var c checker
 	defer func() { li.Checks, li.OK = c.checks, c.ok() }()
 	if r, ok := l.LastAudit(); ok {
