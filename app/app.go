@@ -300,6 +300,7 @@ func (a *App) serveHTTP(ctx, runCtx context.Context) error {
 		Registry: a.Registry, Ready: a.ready, Untrusted: a.provenance.Untrusted, Logger: a.cfg.Logger.With("component", "http"),
 		Revocations: revoked, Revoker: revocations,
 	}
+	hc.SecurityReport = a.SecurityReport
 	if a.cfg.HTTP != nil {
 		a.cfg.HTTP(&hc)
 	}

@@ -68,6 +68,10 @@ type Audit struct {
 	Error              string    `json:"error,omitempty"`
 }
 
+// treeWait bounds the wait for the journal's tree to take in the
+// period's last entries.
+const treeWait = 3 * time.Second
+
 func checkIntegrity(ctx context.Context, src Sources, a *analysis) Integrity {
 	return Integrity{Journal: checkJournal(ctx, src.Journal, a), Ledger: checkLedger(ctx, src.Ledger, a)}
 }
@@ -130,6 +134,13 @@ func checkJournal(ctx context.Context, j *journal.Journal, a *analysis) (li LogI
 	st := j.Status()
 	li.Journal = &st
 	tree := j.Tree()
+	if a.lastPos > 0 {
+		// The period's last entries may still be on their way into the
+		// tree (it follows the stream): give it a moment.
+		wctx, cancel := context.WithTimeout(ctx, treeWait)
+		_ = j.WaitTree(wctx, int64(a.lastPos))
+		cancel()
+	}
 	var c checker
 	defer func() { li.Checks, li.OK = c.checks, c.ok() }()
 	latest, ok := signedLatest(&c, tree, &li)
@@ -200,11 +211,11 @@ func checkLedger(ctx context.Context, l *integrity.Log, a *analysis) (li LogInte
 	// The ledger checkpoints the journal recorded in the period are
 	// prefixes of the latest: nothing the ledger showed then was rewritten.
 	var seen []int64
-	for _, cp := range []int{0, len(a.ledgerCheckpoints) - 1} {
-		if cp < 0 {
-			break
-		}
-		lc := a.ledgerCheckpoints[cp]
+	var ends []ledgerCheckpoint // the first and the last
+	if n := len(a.ledgerCheckpoints); n > 0 {
+		ends = []ledgerCheckpoint{a.ledgerCheckpoints[0], a.ledgerCheckpoints[n-1]}
+	}
+	for _, lc := range ends {
 		if slices.Contains(seen, lc.size) || lc.size > latest.Size {
 			continue
 		}
