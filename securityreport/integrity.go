@@ -147,8 +147,14 @@ func checkJournal(ctx context.Context, j *journal.Journal, a *analysis) (li LogI
 	if !ok || len(a.leaves) == 0 {
 		return li
 	}
-	// Every entry counted is the leaf the tree holds at its position.
 	first, last := int64(a.firstPos), int64(a.lastPos)
+	if size, _ := tree.Size(); size < last {
+		// Not a tampering: the tree follows the stream and is behind.
+		c.add("tree covers the period", fmt.Sprintf("tree size %d vs last entry %d", size, last),
+			fmt.Errorf("the journal's tree (%d leaves) has not taken in the period's last entry (%d) yet: build the report again", size, last))
+		return li
+	}
+	// Every entry counted is the leaf the tree holds at its position.
 	hashes, err := tree.LeafHashes(first-1, last)
 	if err == nil {
 		for _, p := range a.leaves {

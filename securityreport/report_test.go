@@ -348,3 +348,39 @@ func TestBuildRefusesABadPeriod(t *testing.T) {
 		}
 	}
 }
+
+// An entry of another time between the period's entries (recorded late,
+// or with a wrong clock) is a gap in the period's positions: reported,
+// with a low severity, not as a broken proof.
+func TestBuildReportsAGapInThePeriodsPositions(t *testing.T) {
+	f := newFixture(t)
+	base := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	f.record(t, []journal.Entry{
+		{Time: base.Add(time.Minute), Action: journal.ServiceStart, Result: journal.Success, Subject: "ledger"},
+		{Time: base.Add(-3 * time.Hour), Action: journal.ServiceStop, Result: journal.Success, Subject: "ledger"},
+		{Time: base.Add(2 * time.Minute), Action: journal.ServiceStart, Result: journal.Success, Subject: "ledger"},
+	})
+	rep, err := Build(context.Background(), f.sources(), base, base.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Summary.Entries != 2 || rep.Integrity.Journal.OK {
+		t.Fatalf("%d entries, journal ok %v", rep.Summary.Entries, rep.Integrity.Journal.OK)
+	}
+	var gap *Check
+	for i, c := range rep.Integrity.Journal.Checks {
+		if c.Name == "no gap" {
+			gap = &rep.Integrity.Journal.Checks[i]
+		} else if !c.OK {
+			t.Errorf("check %s failed: %s", c.Name, c.Error)
+		}
+	}
+	if gap == nil || gap.OK || !strings.Contains(gap.Error, "1 positions between 1 and 3") {
+		t.Fatalf("gap check: %+v", gap)
+	}
+	for _, fd := range rep.Findings {
+		if fd.ID == "SR-D-PROOF-journal" && fd.Severity != Low {
+			t.Errorf("a gap is %s", fd.Severity)
+		}
+	}
+}
