@@ -106,7 +106,7 @@ func (a *analysis) add(r journal.Record, leaf []byte) error {
 	case journal.AuthnFailure:
 		t := a.tenant(e)
 		t.AuthnFailures++
-		reason := e.Detail["reason"]
+		reason := cmp.Or(e.Detail["reason"], e.Detail["result"])
 		if reason == "" {
 			reason = "unspecified"
 		}
@@ -118,7 +118,7 @@ func (a *analysis) add(r journal.Record, leaf []byte) error {
 		a.failures[src] = append(a.failures[src], hit{e.Time, r.Position, e.Subject})
 	case journal.AccessDenied:
 		t := a.tenant(e)
-		if e.Detail["status"] == "404" || e.Detail["reason"] == "hidden" {
+		if e.Detail["status"] == "404" || e.Detail["reason"] == "hidden" || e.Detail["result"] == "hidden" {
 			t.Hidden++
 		} else {
 			t.Forbidden++

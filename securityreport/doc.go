@@ -16,10 +16,12 @@
 // Entries are attributed to their Tenant ("bank:<code>", "siren:<SIREN>"),
 // or, for callers that act for no tenant, to "role:<role>", and to
 // "anonymous" without a role. From an entry's Detail the report reads
-// "reason" (an authentication failure's cause: missing-token,
-// invalid-token, revoked-token; "unspecified" when absent) and "status"
-// (the HTTP status answered: a denial with status 404, or with reason
-// "hidden", is a hidden 404; any other denial is a 403).
+// "reason", or else "result" (an authentication failure's cause:
+// missing-token, invalid-token, revoked-token; "unspecified" when
+// absent) and "status" (the HTTP status answered: a denial with status
+// 404, or with reason or result "hidden", is a hidden 404; any other
+// denial is a 403). A ratelimit.hit counts for its tenant, or its role
+// and subject, or, anonymous, its source address.
 //
 // # Detection rules
 //

@@ -216,12 +216,14 @@ func Build(ctx context.Context, src Sources, from, to time.Time) (Report, error)
 			}
 		}
 	}
+	rep.Keys.Inventory, rep.Keys.ChangedInPeriod = nonNil(rep.Keys.Inventory), nonNil(rep.Keys.ChangedInPeriod)
 	rep.Integrity = checkIntegrity(ctx, src, a)
 	rep.Untrusted = Untrusted{InPeriod: a.untrusted}
 	if src.Untrusted != nil {
 		rep.Untrusted.Count, rep.Untrusted.FirstPositions = src.Untrusted()
 		rep.Untrusted.Known = true
 	}
+	rep.Untrusted.FirstPositions = nonNil(rep.Untrusted.FirstPositions)
 	rep.Clock = clockStatus(src.Now(), a)
 	rep.Coverage = coverage(rep)
 	rep.Findings = findings(rep)
