@@ -47,6 +47,7 @@ const (
 	RevokeToken        Action = "revoke a token"
 	ReadRevocations    Action = "read the token revocation list"
 	ReadOps            Action = "read metrics and detailed readiness"
+	ReadSecurityReport Action = "read the security report"
 )
 
 // Relation is how a principal stands to a resource.
@@ -145,6 +146,7 @@ var policy = map[Action]map[domain.Role]rule{
 	RevokeToken:        {admin: anyone},
 	ReadRevocations:    {auditor: anyone},
 	ReadOps:            {auditor: anyone, admin: anyone},
+	ReadSecurityReport: {auditor: anyone, admin: anyone},
 }
 
 // roles lists the roles in a stable order.

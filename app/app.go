@@ -308,6 +308,7 @@ func (a *App) serveHTTP(ctx, runCtx context.Context) error {
 		hc.SecurityEvents = newJournalSink(a.Journal, a.log.With("component", "journal"))
 		hc.AccessLog = a.accessLog
 	}
+	hc.SecurityReport = a.SecurityReport
 	if a.cfg.HTTP != nil {
 		a.cfg.HTTP(&hc)
 	}

@@ -108,6 +108,7 @@ func TestGarbageNeverAnswers500(t *testing.T) {
 		"GET /v1/events":                       {"from": "1", "limit": "10"},
 		"GET /v1/companies/{siren}/access-log": {"limit": "10", "cursor": ""},
 		"GET /v1/reports/pge":                  {"groupBy": "region", "from": "2020-03-01", "to": "2020-12-31", "format": "json"},
+		"GET /v1/reports/security":             {"from": "2026-11-01", "to": "2026-11-02", "format": "json"},
 		"GET /v1/ledger/entries":               {"from": "0", "limit": "10"},
 		"GET /v1/ledger/checkpoints":           {"from": "0", "limit": "10"},
 		"GET /v1/ledger/proofs/inclusion":      {"index": "0", "size": "1"},

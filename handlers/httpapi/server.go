@@ -23,6 +23,7 @@ import (
 	"github.com/attestation-ledger/attestation-ledger/handlers"
 	"github.com/attestation-ledger/attestation-ledger/integrity"
 	"github.com/attestation-ledger/attestation-ledger/queries"
+	"github.com/attestation-ledger/attestation-ledger/securityreport"
 )
 
 // Config configures the HTTP server.
@@ -74,6 +75,9 @@ type Config struct {
 	// Revoker is optional: records a revocation in the cluster, for POST
 	// /v1/admin/revocations (503 when nil).
 	Revoker Revoker
+	// SecurityReport is optional: builds the security report of a
+	// period, for GET /v1/reports/security (503 when nil).
+	SecurityReport func(ctx context.Context, from, to time.Time) (securityreport.Report, error)
 }
 
 // Revoker records a token revocation where every instance of the
@@ -230,6 +234,7 @@ func (s *Server) endpoints() []endpoint {
 		{"GET /v1/companies/{siren}/access-log", s.authed(roles(access.ReadAccessLog), s.getAccessLog)},
 		{"GET /v1/events", s.authed(roles(access.ReadEvents), s.getEvents)},
 		{"GET /v1/reports/pge", s.authed(roles(access.ReadReport), s.getReport)},
+		{"GET /v1/reports/security", s.authed(roles(access.ReadSecurityReport), s.getSecurityReport)},
 
 		{"GET /v1/ledger/checkpoint", s.authed(roles(access.ReadCheckpoints), s.getCheckpoint)},
 		{"GET /v1/ledger/checkpoints", s.authed(roles(access.ReadCheckpoints), s.getCheckpoints)},
