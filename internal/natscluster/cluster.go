@@ -87,6 +87,7 @@ type Cluster struct {
 	bin   string
 	nodes []*Node
 	net   *network // nil unless Isolated
+	lock  *os.File // the machine's cluster lock, held until Close
 }
 
 // Node is one nats-server process of a cluster.
@@ -119,7 +120,11 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{opts: opts, bin: bin}
+	lock, err := lockMachine(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{opts: opts, bin: bin, lock: lock}
 	ok := false
 	defer func() {
 		if !ok {
@@ -465,6 +470,8 @@ func (c *Cluster) Close() {
 	if c.net != nil {
 		c.net.remove()
 	}
+	unlockMachine(c.lock)
+	c.lock = nil
 }
 
 func nkeyUsers(keys []string) string {
