@@ -306,7 +306,10 @@ func TestAuthenticationsAndDenialsAreSecurityEvents(t *testing.T) {
 		c.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
 	})
 	bankA, bankB := s.token(domain.RoleBank, bnp), s.token(domain.RoleBank, sg)
-	var created struct{ Attestation struct{ Number string } }
+	var created struct {
+		Position    uint64
+		Attestation struct{ Number string }
+	}
 	s.do("POST", "/v1/loan-requests", bankA, loanRequest(siren, bnp, 1_000_000, "2020-05-04"), "X-Request-Id", "sec-ok").json(t, &created)
 	if created.Attestation.Number == "" {
 		t.Fatal("no attestation")
@@ -323,7 +326,9 @@ func TestAuthenticationsAndDenialsAreSecurityEvents(t *testing.T) {
 		{"sec-invalid", "not.a.token", "GET", "/v1/events", nil, 401, "authentication", httpapi.ResultInvalid, "", "", "GET /v1/events"},
 		{"sec-route-403", company, "GET", "/v1/events", nil, 403, "denial", httpapi.ResultForbidden, "company", siren, "GET /v1/events"},
 		{"sec-handler-403", company, "POST", "/v1/loan-requests", loanRequest(siren2, bnp, 1000, "2020-05-04"), 403, "denial", httpapi.ResultForbidden, "company", siren, "POST /v1/loan-requests"},
-		{"sec-hidden-404", bankB, "GET", "/v1/attestations/" + created.Attestation.Number, nil, 404, "denial", httpapi.ResultHidden, "bank", sg, "GET /v1/attestations/{number}"},
+		// At the attestation's position: before the read models have it,
+		// a 404 is the truth, not a hidden resource.
+		{"sec-hidden-404", bankB, "GET", fmt.Sprintf("/v1/attestations/%s?minPosition=%d", created.Attestation.Number, created.Position), nil, 404, "denial", httpapi.ResultHidden, "bank", sg, "GET /v1/attestations/{number}"},
 	}
 	for _, c := range cases {
 		if r := s.do(c.method, c.path, c.token, c.body, "X-Request-Id", c.id); r.status != c.status {
