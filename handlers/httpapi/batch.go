@@ -68,6 +68,11 @@ func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil || mt != "application/x-ndjson" {
 		return errBatchMedia
 	}
+	// The header is bounded as on every POST, though each line carries
+	// its own key.
+	if _, err := meta(r, nil); err != nil {
+		return err
+	}
 	body, err := readBody(r, MaxBatchBytes, errBatchTooLarge)
 	if err != nil {
 		return err
