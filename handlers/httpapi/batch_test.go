@@ -256,3 +256,18 @@ func testSIREN(i int) string {
 	d[8] = byte('0' + (10-sum%10)%10)
 	return string(d)
 }
+
+// The batches field of a quota is read and written like the others.
+func TestQuotaBatchesParsed(t *testing.T) {
+	q, err := httpapi.ParseQuota("batches=2", httpapi.DefaultQuotas().Roles[domain.RoleBank])
+	if err != nil || q.Batches != 2 || q.Rate != 2000 {
+		t.Fatalf("%+v %v", q, err)
+	}
+	back, err := httpapi.ParseQuota(q.String(), httpapi.Quota{})
+	if err != nil || back != q {
+		t.Errorf("%q read back as %+v (%v)", q.String(), back, err)
+	}
+	if _, err := httpapi.ParseQuota("batches=-1", q); err == nil {
+		t.Error("batches=-1 accepted")
+	}
+}
