@@ -40,13 +40,6 @@ type batchLine struct {
 	Request        json.RawMessage `json:"request"`
 }
 
-// batchLineKeys is a line's shape for checkJSONKeys, which scans the
-// keys of an "any" but not of raw bytes.
-type batchLineKeys struct {
-	IdempotencyKey *string `json:"idempotencyKey"`
-	Request        any     `json:"request"`
-}
-
 // batchResult is one line of a batch's answer.
 //
 // WARNING: the JSON names are a public contract (docs/API.md).
@@ -176,13 +169,8 @@ func (s *Server) runLine(r *http.Request, n int, raw []byte) (res batchResult) {
 			res = s.lineProblem(r, n, errs.Errorf(errs.Internal, "panic: %v", v))
 		}
 	}()
-	// The keys of the whole line first: decodeStrict stops its key scan at
-	// the request (raw bytes to it), whose keys submit checks again.
-	if err := checkJSONKeys(raw, &batchLineKeys{}); err != nil {
-		return s.lineProblem(r, n, err)
-	}
-	var l batchLine
-	if err := decodeStrict(raw, &l); err != nil {
+	l, err := decodeLine(raw)
+	if err != nil {
 		return s.lineProblem(r, n, err)
 	}
 	var missing []domain.FieldError
@@ -233,6 +221,45 @@ func inRequest(err error) error {
 		out.Errors[i] = f
 	}
 	return out
+}
+
+// decodeLine reads a line as strictly as a request body. decodeStrict's
+// key scan stops at the request (raw bytes to it), whose keys submit
+// checks; the line's own keys after it are checked here, skipping the
+// values, so that the request is not scanned token by token twice.
+func decodeLine(raw []byte) (batchLine, error) {
+	var l batchLine
+	if err := decodeStrict(raw, &l); err != nil {
+		return l, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if _, err := dec.Token(); err != nil { // '{': decodeStrict read an object
+		return l, jsonError(err)
+	}
+	seen := map[string]string{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return l, jsonError(err)
+		}
+		k, _ := t.(string)
+		fk := foldKey(k)
+		if first, dup := seen[fk]; dup {
+			if first == k {
+				return l, keyError(k, "is given more than once")
+			}
+			return l, keyError(k, fmt.Sprintf("is given more than once (also as %q): keys are case-sensitive", first))
+		}
+		if k != "idempotencyKey" && k != "request" { // another case: encoding/json took it
+			return l, keyError(k, "unknown field: keys are case-sensitive")
+		}
+		seen[fk] = k
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return l, jsonError(err)
+		}
+	}
+	return l, nil
 }
 
 // splitLines splits an NDJSON body into its lines: a last line may end

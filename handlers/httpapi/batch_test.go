@@ -93,7 +93,13 @@ func TestBatchMixedLinesInOrderAndIdempotent(t *testing.T) {
 		`{"idempotencyKey": "k7", "request": {}, "idempotencyKey": "k8"}`,     // a key given twice
 		`{"request": ` + strings.TrimSuffix(strings.TrimPrefix(batchLine(t, "x", loanRequest(siren, bnp, 1_000_000, "2020-04-01")), `{"idempotencyKey":"x","request":`), "}") + `}`, // no key
 	}
-	want := []int{201, 400, 400, 403, 409, 201, 400, 400}
+	req := strings.TrimSuffix(strings.TrimPrefix(batchLine(t, "x", loanRequest(siren, bnp, 1_000_000, "2020-04-01")), `{"idempotencyKey":"x","request":`), "}")
+	lines = append(lines,
+		`{"request": `+req+`, "idempotencyKey": "k9", "idempotencyKey": "k10"}`, // a key given twice after the request
+		`{"request": `+req+`, "IdempotencyKey": "k11"}`,                         // a key in another case after it
+		`{"idempotencyKey": "k12", "request": {"siren": "1", "siren": "2"}}`,    // a request key given twice
+	)
+	want := []int{201, 400, 400, 403, 409, 201, 400, 400, 400, 400, 400}
 	before := s.head()
 	r, got := s.postBatch(bank, lines)
 	if r.status != http.StatusOK || len(got) != len(want) {
@@ -126,6 +132,12 @@ func TestBatchMixedLinesInOrderAndIdempotent(t *testing.T) {
 	}
 	if err := json.Unmarshal(got[7].Body, &p); err != nil || len(p.Errors) != 1 || p.Errors[0].Field != "idempotencyKey" {
 		t.Errorf("line 8 body: %s", got[7].Body)
+	}
+	for i, field := range map[int]string{8: "idempotencyKey", 9: "IdempotencyKey", 10: "request.siren"} {
+		p.Errors = nil
+		if err := json.Unmarshal(got[i].Body, &p); err != nil || len(p.Errors) != 1 || p.Errors[0].Field != field {
+			t.Errorf("line %d body: %s, want an error on %s", i+1, got[i].Body, field)
+		}
 	}
 	// Exactly the two valid lines' companies were appended to.
 	streams := s.streamsAfter(before)
