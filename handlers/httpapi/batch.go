@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"time"
 
 	"github.com/attestation-ledger/attestation-ledger/domain"
 	"github.com/attestation-ledger/attestation-ledger/handlers"
@@ -122,6 +123,7 @@ func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Now().Add(batchWriteWindow)) // flush pushes it on
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	var failed error
@@ -148,12 +150,22 @@ func (s *Server) submitBatch(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// flush sends what bw holds to the client.
+// batchWriteWindow is how long the answer to a batch may go without
+// progress: each flush pushes the server's write deadline (WriteTimeout,
+// meant for one answer) that far ahead, so that a long batch that keeps
+// answering lines is not cut.
+const batchWriteWindow = time.Minute
+
+// flush sends what bw holds to the client, and gives the answer another
+// batchWriteWindow.
 func flush(bw *bufio.Writer, rc *http.ResponseController) error {
 	if err := bw.Flush(); err != nil {
 		return err
 	}
 	if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return err
+	}
+	if err := rc.SetWriteDeadline(time.Now().Add(batchWriteWindow)); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return err
 	}
 	return nil
