@@ -96,8 +96,13 @@ func (r *Repository) Update(ctx context.Context, siren domain.SIREN, ch Change) 
 	defer r.locks.lock(stream)()
 	idem := newIdempotency(ch.Meta, stream, r.keys)
 	l, cached := r.first(stream, c)
+	// A command with a key for a company not in the cache may be a retry
+	// (a file sent again after a restart): read the stream first, since
+	// an append assumed on an empty stream would fail in the store's
+	// group commit and slow the appends batched with it.
+	reload := !cached && idem.base != ""
 	for attempt := 0; ; attempt++ {
-		if attempt > 0 {
+		if attempt > 0 || reload {
 			var err error
 			if l, err = loadCompany(ctx, r.store, siren, r.prov); err != nil {
 				return Outcome{}, err
@@ -112,7 +117,7 @@ func (r *Repository) Update(ctx context.Context, siren domain.SIREN, ch Change) 
 		now := r.now().UTC()
 		events, err := ch.Decide(l.company, now)
 		if err != nil {
-			if attempt == 0 && !cached {
+			if attempt == 0 && !cached && !reload {
 				// Decided on an assumed empty stream: check against the
 				// real one before answering.
 				continue
