@@ -49,7 +49,9 @@ false (false when empty).
 Each line's idempotency key is its idempotencyKey column or, when absent,
 derived from the line's number and content: re-running the same file (after
 an interruption, or with its bad lines corrected) appends nothing new and
-answers the same. A rejection is an answer, not an error; the command exits
+answers the same. Lines added or removed above a line change its number,
+hence its key: add lines at the end of a file already sent, or give the
+idempotencyKey column. A rejection is an answer, not an error; the command exits
 non-zero when a line could not be read or was refused (4xx), or could not
 be made durable after retries.`,
 		Args: cobra.NoArgs,
