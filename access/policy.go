@@ -27,6 +27,10 @@ const (
 	GrantLoan           Action = "grant a loan"
 	CancelAttestation   Action = "cancel an attestation"
 
+	// SubmitLoanRequestBatch: loan requests in bulk, each line then a
+	// SubmitLoanRequest.
+	SubmitLoanRequestBatch Action = "submit loan requests in bulk"
+
 	ReadLoanRequest   Action = "read a loan request"
 	ReadAttestation   Action = "read an attestation"
 	ReadAttestationAt Action = "read an attestation as of an instant"
@@ -125,6 +129,8 @@ var policy = map[Action]map[domain.Role]rule{
 	RecordStateDecision: {admin: anyone},
 	GrantLoan:           {bank: owner},
 	CancelAttestation:   {company: owner, bank: owner},
+
+	SubmitLoanRequestBatch: {bank: self},
 
 	ReadLoanRequest:   {company: owner, bank: owner, auditor: anyone, admin: anyone},
 	ReadAttestation:   {company: owner, bank: owner, auditor: anyone, regulator: anyone, admin: anyone},

@@ -24,7 +24,7 @@ func init() {
 	for _, r := range quotaRoles {
 		settings = append(settings, struct{ key, def, help string }{
 			"quota-" + string(r), def.Roles[r].String(),
-			fmt.Sprintf("quota of each %s token subject: rate (requests/s), burst, concurrent (in flight), waits (?minPosition at once); a field at 0, or \"off\" for all, is no limit", r),
+			fmt.Sprintf("quota of each %s token subject: rate (requests/s), burst, concurrent (in flight), waits (?minPosition at once), batches (bulk submissions at once); a field at 0, or \"off\" for all, is no limit", r),
 		})
 	}
 	settings = append(settings,

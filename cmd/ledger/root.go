@@ -13,6 +13,6 @@ func newRootCommand() *cobra.Command {
 	}
 	root.PersistentFlags().String("config", "", "configuration file (default: ./ledger.yaml if present)")
 	root.AddCommand(newServeCommand(), newTokenCommand(), newKeysCommand(), newDemoCommand(), newProjectionsCommand(),
-		newExportCommand(), newVerifyCommand(), newJournalCommand(), newBenchCommand(), newVersionCommand(), newReportCommand())
+		newExportCommand(), newVerifyCommand(), newJournalCommand(), newBenchCommand(), newSubmitCommand(), newVersionCommand(), newReportCommand())
 	return root
 }

@@ -21,31 +21,57 @@ const MaxBodyBytes = 1 << 20
 // or spelled in another case (checkJSONKeys), exactly one JSON value. It
 // returns the body's bytes for hashing.
 func decodeBody(r *http.Request, dst any) ([]byte, error) {
+	body, err := readJSONBody(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := decodeStrict(body, dst); err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
+// readJSONBody reads a JSON request body, undecoded: the right content
+// type (or none), at most MaxBodyBytes.
+func readJSONBody(r *http.Request) ([]byte, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 			return nil, errUnsupportedMedia
 		}
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	return readBody(r, MaxBodyBytes, errTooLarge)
+}
+
+// readBody reads a request body of at most limit bytes (tooLarge beyond).
+func readBody(r *http.Request, limit int, tooLarge error) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
 	if err != nil {
 		return nil, fmt.Errorf("%w: reading the body: %v", domain.ErrInvalid, err)
 	}
-	if len(body) > MaxBodyBytes {
-		return nil, errTooLarge
+	if len(body) > limit {
+		return nil, tooLarge
 	}
+	return body, nil
+}
+
+// decodeStrict decodes one JSON value strictly into dst (a pointer to a
+// struct): no unknown field, no key given twice or spelled in another case
+// (checkJSONKeys), exactly one value. A request body and a batch line are
+// read by it alike.
+func decodeStrict(body []byte, dst any) error {
 	if err := checkJSONKeys(body, dst); err != nil {
-		return nil, err
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		return nil, jsonError(err)
+		return jsonError(err)
 	}
 	if dec.More() {
-		return nil, &domain.ValidationError{Errors: []domain.FieldError{{Field: "", Message: "the body must hold one JSON object only"}}}
+		return &domain.ValidationError{Errors: []domain.FieldError{{Field: "", Message: "the body must hold one JSON object only"}}}
 	}
-	return body, nil
+	return nil
 }
 
 // jsonError turns a decoding error into a field error where it can.

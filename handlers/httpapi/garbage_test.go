@@ -120,7 +120,10 @@ func TestGarbageNeverAnswers500(t *testing.T) {
 		"POST /v1/attestations/{number}/grant":              map[string]any{"grantedAmountCents": 1_000_000, "grantedOn": "2020-05-10", "durationMonths": 60},
 		"POST /v1/attestations/{number}/cancel":             map[string]any{"reason": "garbage test"},
 		"POST /v1/admin/revocations":                        map[string]any{"jti": "garbage-test-jti"},
+		"POST /v1/loan-requests/batch":                      []byte(batchLine(t, "garbage-batch", loanRequest(siren, bnp, 1_000_000, "2020-05-04")) + "\n"),
 	}
+	// The content type of a body that is not JSON.
+	contentTypes := map[string]string{"POST /v1/loan-requests/batch": "application/x-ndjson"}
 	docParams := routeParams(t)
 
 	failures := 0
@@ -219,7 +222,11 @@ func TestGarbageNeverAnswers500(t *testing.T) {
 		// document, where a parameter may not be empty, calls invalid.
 		send := func(role domain.Role, req request, param string, conform bool) response {
 			sent++
-			r, httpReq, httpResp := s.exchange(method, req.path, tokens[role], bodies[route], req.headers...)
+			headers := req.headers
+			if ct, ok := contentTypes[route]; ok {
+				headers = append([]string{"Content-Type", ct}, headers...)
+			}
+			r, httpReq, httpResp := s.exchange(method, req.path, tokens[role], bodies[route], headers...)
 			key := fmt.Sprint(route, param, r.status)
 			if _, query, _ := strings.Cut(req.path, "?"); conform && !emptyParam.MatchString(query) && (r.status < 300 || !checked[key]) {
 				checked[key] = true

@@ -127,9 +127,11 @@ func TestOpenAPIConventions(t *testing.T) {
 				}
 			}
 			if op.RequestBody != nil {
-				s := op.RequestBody.Value.Content.Get("application/json").Schema.Value
-				if s.AdditionalProperties.Has == nil || *s.AdditionalProperties.Has {
-					t.Errorf("%s: the request body must forbid unknown fields", where)
+				for mt, c := range op.RequestBody.Value.Content { // a batch's lines too
+					s := c.Schema.Value
+					if s.AdditionalProperties.Has == nil || *s.AdditionalProperties.Has {
+						t.Errorf("%s %s: the request body must forbid unknown fields", where, mt)
+					}
 				}
 			}
 		}

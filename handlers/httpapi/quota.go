@@ -26,15 +26,24 @@ type Quota struct {
 	// models or a checkpoint to reach a position): each waits up to
 	// Quotas.MaxWait, so they are counted apart and capped lower.
 	Waits int
+	// Batches is the batches (POST /v1/loan-requests/batch) served at
+	// once. A batch is one request for Rate and Concurrent, but up to
+	// 1,000 commands, batchWorkers at a time: this bounds the commands a
+	// principal's batches keep in flight (Batches × batchWorkers).
+	Batches int
 }
 
 // String gives the quota in the form ParseQuota reads.
 func (q Quota) String() string {
-	return fmt.Sprintf("rate=%s,burst=%d,concurrent=%d,waits=%d",
+	s := fmt.Sprintf("rate=%s,burst=%d,concurrent=%d,waits=%d",
 		strconv.FormatFloat(q.Rate, 'f', -1, 64), q.Burst, q.Concurrent, q.Waits)
+	if q.Batches > 0 {
+		s += fmt.Sprintf(",batches=%d", q.Batches)
+	}
+	return s
 }
 
-// ParseQuota reads a quota written "rate=20,burst=40,concurrent=16,waits=4"
+// ParseQuota reads a quota written "rate=20,burst=40,concurrent=16,waits=4,batches=2"
 // (any subset, in any order; a field not given keeps its value in def).
 func ParseQuota(s string, def Quota) (Quota, error) {
 	q := def
@@ -61,8 +70,10 @@ func ParseQuota(s string, def Quota) (Quota, error) {
 			q.Concurrent, err = nonNegative(v)
 		case "waits":
 			q.Waits, err = nonNegative(v)
+		case "batches":
+			q.Batches, err = nonNegative(v)
 		default:
-			return Quota{}, fmt.Errorf("quota %q: unknown key %q (rate, burst, concurrent, waits)", s, k)
+			return Quota{}, fmt.Errorf("quota %q: unknown key %q (rate, burst, concurrent, waits, batches)", s, k)
 		}
 		if err != nil {
 			return Quota{}, fmt.Errorf("quota %q: %s: %w", s, k, err)
@@ -112,7 +123,7 @@ func DefaultQuotas() Quotas {
 	return Quotas{
 		Roles: map[domain.Role]Quota{
 			domain.RoleCompany:   {Rate: 20, Burst: 50, Concurrent: 16, Waits: 4},
-			domain.RoleBank:      {Rate: 2000, Burst: 4000, Concurrent: 512, Waits: 256},
+			domain.RoleBank:      {Rate: 2000, Burst: 4000, Concurrent: 512, Waits: 256, Batches: 4},
 			domain.RoleAuditor:   {Rate: 200, Burst: 400, Concurrent: 64, Waits: 16},
 			domain.RoleRegulator: {Rate: 50, Burst: 100, Concurrent: 16, Waits: 8},
 			domain.RoleAdmin:     {Rate: 200, Burst: 400, Concurrent: 64, Waits: 32},

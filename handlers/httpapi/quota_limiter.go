@@ -47,6 +47,7 @@ type principalState struct {
 	limiter  *rate.Limiter // nil: no rate limit
 	inFlight atomic.Int64
 	waits    atomic.Int64
+	batches  atomic.Int64
 	lastSeen atomic.Int64 // unix nanoseconds
 }
 
@@ -167,7 +168,7 @@ func (t *quotaTable) sweep(now time.Time) {
 	t.lastSweep = now
 	cutoff := now.Add(-idleAfter).UnixNano()
 	for k, st := range t.m {
-		if st.lastSeen.Load() < cutoff && st.inFlight.Load() == 0 && st.waits.Load() == 0 {
+		if st.lastSeen.Load() < cutoff && st.inFlight.Load() == 0 && st.waits.Load() == 0 && st.batches.Load() == 0 {
 			delete(t.m, k)
 		}
 	}
@@ -254,6 +255,27 @@ func (l *limiter) admitWait(r *http.Request) (release func(), err error) {
 		return nil, l.refuse(r, role, key, "waits")
 	}
 	return func() { st.waits.Add(-1) }, nil
+}
+
+// admitBatch counts a batch against the caller's Quota.Batches (the
+// batch was admitted as one request already): it returns the release to
+// call when the batch is answered, or errThrottled.
+func (l *limiter) admitBatch(r *http.Request) (release func(), err error) {
+	if l.q.Disabled {
+		return func() {}, nil
+	}
+	role, key := principalKey(r)
+	role = l.roleOf(role)
+	q := l.quotaOf(role)
+	if q.Batches <= 0 {
+		return func() {}, nil
+	}
+	st := l.state(role, key)
+	if st.batches.Add(1) > int64(q.Batches) {
+		st.batches.Add(-1)
+		return nil, l.refuse(r, role, key, "batches")
+	}
+	return func() { st.batches.Add(-1) }, nil
 }
 
 // refuse counts and logs (at most once a second, with the number of

@@ -222,6 +222,7 @@ type endpoint struct {
 func (s *Server) endpoints() []endpoint {
 	return []endpoint{
 		{"POST /v1/loan-requests", s.authed(roles(access.SubmitLoanRequest), s.submitLoanRequest)},
+		{"POST /v1/loan-requests/batch", s.authed(roles(access.SubmitLoanRequestBatch), s.submitBatch)},
 		{"POST /v1/loan-requests/{requestId}/state-decision", s.authed(roles(access.RecordStateDecision), s.recordStateDecision)},
 		{"POST /v1/attestations/{number}/grant", s.authed(roles(access.GrantLoan), s.grantLoan)},
 		{"POST /v1/attestations/{number}/cancel", s.authed(roles(access.CancelAttestation), s.cancelAttestation)},
