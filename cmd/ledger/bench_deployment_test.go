@@ -24,20 +24,9 @@ func BenchmarkDeployment(b *testing.B) {
 	const count, clients = 8000, 64
 	b.Run("embedded-one-instance", func(b *testing.B) {
 		dir := b.TempDir()
-		bin := filepath.Join(dir, "ledger")
-		if out, err := execGoBuild(bin); err != nil {
-			b.Fatalf("build: %v: %s", err, out)
-		}
-		addr := freeAddr(b)
-		logf, err := os.Create(filepath.Join(dir, "serve.log"))
-		if err != nil {
-			b.Fatal(err)
-		}
 		data := filepath.Join(dir, "data")
-		in := &instance{t: b, bin: bin, url: "http://" + addr, log: logf, args: []string{"serve",
-			"--data-dir", data, "--http-addr", addr, "--log-level", "warn"}}
-		in.start()
-		b.Cleanup(in.kill)
+		in := serveOne(b, dir, data)
+		logf := in.log
 		benchRequests(b, []string{in.url}, filepath.Join(data, "keys"), count, clients, logf.Name())
 	})
 	b.Run("cluster-R3-two-instances", func(b *testing.B) {

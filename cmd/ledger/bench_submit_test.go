@@ -20,20 +20,8 @@ var submitRateLine = regexp.MustCompile(`loan requests: (\d+) in [^:]+: (\d+)/s`
 func BenchmarkSubmit(b *testing.B) {
 	const count = 20000
 	dir := b.TempDir()
-	bin := filepath.Join(dir, "ledger")
-	if out, err := execGoBuild(bin); err != nil {
-		b.Fatalf("build: %v: %s", err, out)
-	}
-	addr := freeAddr(b)
-	logf, err := os.Create(filepath.Join(dir, "serve.log"))
-	if err != nil {
-		b.Fatal(err)
-	}
 	data := filepath.Join(dir, "data")
-	in := &instance{t: b, bin: bin, url: "http://" + addr, log: logf, args: []string{"serve",
-		"--data-dir", data, "--http-addr", addr, "--log-level", "warn"}}
-	in.start()
-	b.Cleanup(in.kill)
+	in := serveOne(b, dir, data)
 	keys := filepath.Join(data, "keys")
 
 	file := filepath.Join(dir, "requests.csv")

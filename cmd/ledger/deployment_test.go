@@ -399,3 +399,23 @@ func luhnSIREN(n int) string {
 func execGoBuild(bin string) ([]byte, error) {
 	return exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 }
+
+// serveOne builds the ledger into dir and starts one `ledger serve` on its
+// embedded store in data, its log in dir; stopped when the test ends.
+func serveOne(t testing.TB, dir, data string) *instance {
+	t.Helper()
+	bin := filepath.Join(dir, "ledger")
+	if out, err := execGoBuild(bin); err != nil {
+		t.Fatalf("build: %v: %s", err, out)
+	}
+	addr := freeAddr(t)
+	logf, err := os.Create(filepath.Join(dir, "serve.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &instance{t: t, bin: bin, url: "http://" + addr, log: logf, args: []string{"serve",
+		"--data-dir", data, "--http-addr", addr, "--log-level", "warn"}}
+	in.start()
+	t.Cleanup(in.kill)
+	return in
+}

@@ -37,19 +37,8 @@ func TestFullDiskAnswers503AndResumes(t *testing.T) {
 		t.Fatalf("mount a tmpfs: %v: %s", err, out)
 	}
 	t.Cleanup(func() { _ = exec.Command("umount", "-l", disk).Run() })
-	bin := filepath.Join(dir, "ledger")
-	if out, err := execGoBuild(bin); err != nil {
-		t.Fatalf("build: %v: %s", err, out)
-	}
 	data := filepath.Join(disk, "data")
-	addr := freeAddr(t)
-	logf, err := os.Create(filepath.Join(dir, "serve.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := &instance{t: t, bin: bin, url: "http://" + addr, log: logf, args: []string{"serve", "--data-dir", data, "--http-addr", addr, "--log-level", "warn"}}
-	in.start()
-	t.Cleanup(in.kill)
+	in := serveOne(t, dir, data)
 	tok := func(role, sub string) string {
 		out, err := run(t, "token", "issue", "--data-dir", data, "--role", role, "--subject", sub)
 		if err != nil {
