@@ -2,8 +2,6 @@ package app_test
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,8 +10,6 @@ import (
 	"time"
 
 	"github.com/attestation-ledger/attestation-ledger/app"
-	"github.com/attestation-ledger/attestation-ledger/auth"
-	"github.com/attestation-ledger/attestation-ledger/domain"
 	"github.com/attestation-ledger/attestation-ledger/integrity"
 	"github.com/attestation-ledger/attestation-ledger/journal"
 )
@@ -98,17 +94,7 @@ func TestCheckpointPublicationIsJournaled(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	hs := httptest.NewServer(a.Handler)
-	defer hs.Close()
-	tok, _ := a.Signer.Issue(auth.Principal{Role: domain.RoleBank, Subject: "30004"}, time.Hour)
-	body := `{"siren":"732829320","bankCode":"30004","amountCents":1000,"requestedOn":"2020-05-04","company":{"name":"B","legalForm":"SAS","nafCode":"10.71C","regionCode":"11","headcount":1,"turnoverCents":100000,"payrollCents":1,"createdOn":"2010-01-01"}}`
-	req, _ := http.NewRequest("POST", hs.URL+"/v1/loan-requests", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil || resp.StatusCode != 201 {
-		t.Fatalf("submit: %v %v", resp.Status, err)
-	}
-	resp.Body.Close()
+	submitTo(t, a)
 	cp, err := a.Ledger.WaitCheckpoint(t.Context(), 3)
 	if err != nil {
 		t.Fatal(err)
